@@ -1,0 +1,89 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.auth.Authenticator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks the client's token and its right to this route. A cache hit continues synchronously;
+ * a miss parks the request until the key loads on the JDBC executor and then resumes it on this
+ * channel's event loop. While parked nobody calls {@code read()}, so the FlowControlHandler
+ * holds back body chunks the codec has already decoded: nothing moves before the token is
+ * accepted (and only then is {@code 100 Continue} sent).
+ */
+public final class AuthHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(AuthHandler.class);
+    private final Authenticator authenticator;
+
+    public AuthHandler(Authenticator authenticator) {
+        this.authenticator = authenticator;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof InboundRequest request)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        TokenExtractor.Found found = TokenExtractor.find(request.head.headers(), request.rawQuery);
+        if (found == null) {
+            Responses.error(ctx, request, ProxyError.unauthorized("missing_token",
+                    "no Keyswap token: send it as 'Authorization: Bearer ptk_…' (or x-api-key, x-goog-api-key, api-key, ?key=)"));
+            return;
+        }
+        request.tokenSlot = found.slot();
+        CompletableFuture<Optional<ApiKey>> lookup = authenticator.lookup(found.token());
+        if (lookup.isDone()) {
+            onKey(ctx, request, lookup);
+        } else {
+            lookup.whenComplete((key, error) -> ctx.executor().execute(() -> onKey(ctx, request, lookup)));
+        }
+    }
+
+    private void onKey(ChannelHandlerContext ctx, InboundRequest request, CompletableFuture<Optional<ApiKey>> lookup) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        Optional<ApiKey> found;
+        try {
+            found = lookup.join();
+        } catch (RuntimeException e) {
+            log.warn("token lookup failed for request {}: {}", request.requestId, e.toString());
+            Responses.error(ctx, request, ProxyError.unavailable("storage_unavailable", "token storage is unavailable; try again"));
+            return;
+        }
+        ProxyError refusal = refusal(found, request);
+        if (refusal != null) {
+            Responses.error(ctx, request, refusal);
+            return;
+        }
+        request.apiKey = found.get();
+        ctx.fireChannelRead(request);
+    }
+
+    private static ProxyError refusal(Optional<ApiKey> found, InboundRequest request) {
+        if (found.isEmpty()) {
+            return ProxyError.unauthorized("invalid_token", "the Keyswap token is not valid");
+        }
+        ApiKey key = found.get();
+        if (key.isRevoked()) {
+            return ProxyError.unauthorized("token_revoked", "the Keyswap token has been revoked");
+        }
+        if (key.isExpiredAt(Instant.now())) {
+            return ProxyError.unauthorized("token_expired", "the Keyswap token has expired");
+        }
+        if (!key.hasScope(ApiKey.SCOPE_PROXY)) {
+            return ProxyError.forbidden("insufficient_scope", "the Keyswap token lacks the 'proxy' scope");
+        }
+        if (request.provider != null && !key.allowsProvider(request.provider.name())) {
+            return ProxyError.forbidden("provider_not_allowed", "the Keyswap token may not call provider '" + request.provider.name() + "'");
+        }
+        return null;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.keyswap.pipeline;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.util.Set;
+
+/**
+ * CORS for browser apps (Fetch standard §3.2): preflights are answered 204 before any auth,
+ * since browsers send them without credentials; every other response to a request from an
+ * allowed Origin reflects that origin, with {@code Vary: Origin} so caches keep them apart.
+ */
+public final class CorsHandler extends ChannelDuplexHandler {
+    private static final String EXPOSED = "x-request-id, x-proxy-duration-ms, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset";
+    private final Set<String> allowedOrigins;
+    private final boolean anyOrigin;
+    /** The allowed Origin of the request being answered, or null. */
+    private String currentOrigin;
+
+    public CorsHandler(Set<String> allowedOrigins) {
+        this.allowedOrigins = Set.copyOf(allowedOrigins);
+        this.anyOrigin = allowedOrigins.contains("*");
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof InboundRequest request) {
+            String origin = request.head.headers().get(HttpHeaderNames.ORIGIN);
+            currentOrigin = origin != null && (anyOrigin || allowedOrigins.contains(origin)) ? origin : null;
+            if (isPreflight(request)) {
+                answerPreflight(ctx, request, origin);
+                return;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof HttpResponse response && currentOrigin != null
+                && response.status().code() >= 200) {
+            HttpHeaders h = response.headers();
+            h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, currentOrigin);
+            h.add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
+            h.set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);
+        }
+        ctx.write(msg, promise);
+    }
+
+    private static boolean isPreflight(InboundRequest request) {
+        HttpHeaders h = request.head.headers();
+        return request.head.method() == HttpMethod.OPTIONS && h.contains(HttpHeaderNames.ORIGIN)
+                && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD);
+    }
+
+    private void answerPreflight(ChannelHandlerContext ctx, InboundRequest request, String origin) {
+        if (currentOrigin == null) {
+            Responses.error(ctx, request, ProxyError.forbidden("origin_not_allowed", "origin is not allowed"));
+            return;
+        }
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
+        HttpHeaders h = response.headers();
+        h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+        String requested = request.head.headers().get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
+        if (requested != null) {
+            h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, requested);
+        }
+        h.set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
+        // ACAO and Vary are added by write() on the way out, as for every response.
+        Responses.answer(ctx, request, response);
+    }
+}

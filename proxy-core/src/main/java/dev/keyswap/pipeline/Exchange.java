@@ -1,0 +1,503 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.upstream.UpstreamConnector;
+import dev.keyswap.upstream.UpstreamListener;
+import dev.keyswap.usage.TokenUsage;
+import dev.keyswap.usage.UsageExtractor;
+import dev.keyswap.usage.UsageRecord;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+
+/**
+ * One request relayed to its upstream and the response relayed back, both as streams.
+ *
+ * <pre>
+ *  request:   CONNECTING ──connected──▶ STREAMING ──last content──▶ SENT
+ *  response:  AWAITING ──head──▶ STREAMING ──last content──▶ DONE
+ *
+ *  finish(clean): both halves complete → upstream back to its pool, client reads next request
+ *  finish(dirty): anything else → upstream closed; client answered with an error if no
+ *                 response head has gone out yet, else closed mid-stream
+ * </pre>
+ *
+ * Backpressure is two small rules. Client → upstream: the next body chunk is read from the
+ * client only while the upstream channel is writable, else on its writability change.
+ * Upstream → client: after each upstream read batch is flushed, the next upstream read is asked
+ * for only while the client is writable, else on the client's writability change. Both channels
+ * live on the same event loop, so no state here is shared across threads.
+ */
+final class Exchange implements UpstreamListener {
+    private enum RequestState { CONNECTING, STREAMING, SENT }
+
+    private enum ResponseState { AWAITING, STREAMING, DONE }
+
+    private final RelayHandler relay;
+    private final ChannelHandlerContext ctx;
+    private final InboundRequest request;
+    private final boolean headRequest;
+    private RequestState requestState = RequestState.CONNECTING;
+    private ResponseState responseState = ResponseState.AWAITING;
+    private Channel upstream;
+    private ScheduledFuture<?> headerTimeout;
+    private boolean finished;
+    private boolean bodyStarted;
+    private boolean requestEnded;
+    private boolean clientReadPaused;
+    private boolean upstreamReadPaused;
+    private boolean skippingInformational;
+    private boolean upstreamKeepAlive;
+    private boolean clientKeepAlive;
+    private boolean retried;
+    private int status;
+    private long upstreamMicros = -1;
+    private long bytesIn;
+    private long bytesOut;
+    private UsageExtractor usage;
+
+    Exchange(RelayHandler relay, ChannelHandlerContext ctx, InboundRequest request) {
+        this.relay = relay;
+        this.ctx = ctx;
+        this.request = request;
+        this.headRequest = request.head.method() == HttpMethod.HEAD;
+        this.clientKeepAlive = request.keepAlive;
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------
+
+    void start() {
+        relay.metrics.exchanges.increment();
+        relay.metrics.active.increment();
+        connect();
+    }
+
+    private void connect() {
+        Future<Channel> lease = relay.connector.acquire(request.provider.target(), ctx.channel().eventLoop());
+        if (lease.isDone()) {
+            onConnected(lease);
+        } else {
+            lease.addListener(f -> onConnected(lease));
+        }
+    }
+
+    private void onConnected(Future<Channel> lease) {
+        if (finished) {
+            if (lease.isSuccess()) {
+                relay.connector.release(lease.getNow());
+            }
+            return;
+        }
+        if (!lease.isSuccess()) {
+            relay.metrics.upstreamErrors.increment();
+            failBeforeResponse(connectError(lease.cause()));
+            return;
+        }
+        upstream = lease.getNow();
+        UpstreamConnector.attach(upstream, this);
+        upstream.write(request.head, upstream.voidPromise());
+        if (requestState == RequestState.CONNECTING) {
+            requestState = RequestState.STREAMING;
+            if (request.expectContinue) {
+                ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+            }
+            ctx.read();
+        } else {
+            // A retry: the whole (empty) body was already taken from the client.
+            upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, upstream.voidPromise());
+        }
+        upstream.flush();
+        headerTimeout = ctx.executor().schedule(this::onHeaderTimeout, relay.responseHeaderTimeoutMillis, TimeUnit.MILLISECONDS);
+        upstream.read();
+    }
+
+    /** Body content is ours until the client's last chunk has been passed on. */
+    boolean takesClientContent() {
+        return !finished && !requestEnded;
+    }
+
+    // ---- client → upstream ---------------------------------------------------------------
+
+    void onClientContent(HttpContent content) {
+        int n = content.content().readableBytes();
+        bytesIn += n;
+        boolean last = content instanceof LastHttpContent;
+        if (upstream == null || !upstream.isActive()) {
+            ReferenceCountUtil.release(content);
+            if (last) {
+                requestEnded = true;
+                requestState = RequestState.SENT;
+            }
+            return;
+        }
+        if (n > 0) {
+            bodyStarted = true;
+        }
+        upstream.write(content, upstream.voidPromise());
+        if (last) {
+            requestEnded = true;
+            requestState = RequestState.SENT;
+            upstream.flush();
+            if (responseState == ResponseState.DONE) {
+                finish(true);
+            }
+        } else if (upstream.isWritable()) {
+            ctx.read();
+        } else {
+            upstream.flush();
+            clientReadPaused = true;
+        }
+    }
+
+    void onClientReadComplete() {
+        if (upstream != null && requestState == RequestState.STREAMING) {
+            upstream.flush();
+        }
+    }
+
+    @Override
+    public void onUpstreamWritabilityChanged() {
+        if (clientReadPaused && upstream.isWritable() && !requestEnded) {
+            clientReadPaused = false;
+            ctx.read();
+        }
+    }
+
+    // ---- upstream → client ---------------------------------------------------------------
+
+    @Override
+    public void onUpstreamMessage(Object msg) {
+        if (finished) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            onResponseHead(response);
+        }
+        if (msg instanceof HttpContent content) {
+            onResponseContent(content);
+        }
+    }
+
+    private void onResponseHead(HttpResponse response) {
+        if (response.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(response);
+            relay.metrics.upstreamErrors.increment();
+            upstreamKeepAlive = false;
+            failBeforeResponse(ProxyError.badGateway("upstream_bad_response", "the upstream sent a malformed response"));
+            return;
+        }
+        int code = response.status().code();
+        if (code >= 100 && code < 200) {
+            // Informational (we never forward Expect, but some servers send 100 anyway): dropped,
+            // together with the empty content the decoder emits after it.
+            skippingInformational = !(response instanceof HttpContent);
+            return;
+        }
+        cancelHeaderTimeout();
+        responseState = ResponseState.STREAMING;
+        status = code;
+        upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
+        upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+        rewriteResponseHead(response);
+        usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
+        ctx.write(response, ctx.voidPromise());
+    }
+
+    private void onResponseContent(HttpContent content) {
+        if (skippingInformational) {
+            if (content instanceof LastHttpContent) {
+                skippingInformational = false;
+            }
+            content.release();
+            return;
+        }
+        if (content.decoderResult().isFailure() || responseState != ResponseState.STREAMING) {
+            content.release();
+            relay.metrics.upstreamErrors.increment();
+            abort();
+            return;
+        }
+        int n = content.content().readableBytes();
+        bytesOut += n;
+        if (n > 0) {
+            usage.onContent(content.content());
+        }
+        if (content instanceof LastHttpContent) {
+            responseState = ResponseState.DONE;
+            ctx.write(content, ctx.voidPromise());
+            ctx.flush();
+            if (requestEnded) {
+                finish(true);
+            } else {
+                // The upstream answered before taking the whole body (an early 4xx, say). The rest
+                // of the body can't be relayed or skipped safely: both connections close.
+                upstreamKeepAlive = false;
+                clientKeepAlive = false;
+                finish(true);
+            }
+        } else {
+            ctx.write(content, ctx.voidPromise());
+        }
+    }
+
+    @Override
+    public void onUpstreamReadComplete() {
+        if (finished) {
+            return;
+        }
+        ctx.flush();
+        if (responseState != ResponseState.DONE) {
+            if (ctx.channel().isWritable()) {
+                upstream.read();
+            } else {
+                upstreamReadPaused = true;
+            }
+        }
+    }
+
+    void onClientWritabilityChanged() {
+        if (upstreamReadPaused && ctx.channel().isWritable() && upstream != null && !finished) {
+            upstreamReadPaused = false;
+            upstream.read();
+        }
+    }
+
+    private void rewriteResponseHead(HttpResponse response) {
+        HttpHeaders h = response.headers();
+        boolean hasLength = h.contains(HttpHeaderNames.CONTENT_LENGTH);
+        for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String name : value.split(",")) {
+                if (!name.isBlank()) {
+                    h.remove(name.trim());
+                }
+            }
+        }
+        h.remove(HttpHeaderNames.CONNECTION)
+                .remove(HttpHeaderNames.KEEP_ALIVE)
+                .remove("proxy-connection")
+                .remove(HttpHeaderNames.TE)
+                .remove(HttpHeaderNames.TRAILER)
+                .remove(HttpHeaderNames.TRANSFER_ENCODING)
+                .remove(HttpHeaderNames.UPGRADE)
+                .remove(HttpHeaderNames.PROXY_AUTHENTICATE)
+                .remove(HttpHeaderNames.SET_COOKIE);
+        response.setProtocolVersion(request.clientVersion);
+        boolean bodyless = headRequest || status == 204 || status == 304;
+        if (!hasLength && !bodyless) {
+            if (request.clientVersion == HttpVersion.HTTP_1_1) {
+                h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            } else {
+                // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+                clientKeepAlive = false;
+            }
+        }
+        if (!clientKeepAlive) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (request.clientVersion == HttpVersion.HTTP_1_0) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        h.set(Responses.REQUEST_ID, request.requestId);
+        h.set(Responses.PROXY_DURATION, formatMillis(upstreamMicros));
+        for (Map.Entry<String, String> e : request.responseHeaders) {
+            h.set(e.getKey(), e.getValue());
+        }
+    }
+
+    // ---- failures --------------------------------------------------------------------------
+
+    private void onHeaderTimeout() {
+        if (!finished && responseState == ResponseState.AWAITING) {
+            relay.metrics.upstreamErrors.increment();
+            failBeforeResponse(ProxyError.gatewayTimeout("upstream_timeout", "the upstream did not answer in time"));
+        }
+    }
+
+    @Override
+    public void onUpstreamIdle() {
+        if (finished) {
+            return;
+        }
+        relay.metrics.upstreamErrors.increment();
+        if (responseState == ResponseState.AWAITING) {
+            failBeforeResponse(ProxyError.gatewayTimeout("upstream_timeout", "the upstream connection was idle too long"));
+        } else {
+            abort();
+        }
+    }
+
+    @Override
+    public void onUpstreamFailure(Throwable cause) {
+        // The handler closes the connection next; onUpstreamClosed decides what the client sees.
+        if (cause instanceof SSLException) {
+            tlsFailure = true;
+        }
+    }
+
+    private boolean tlsFailure;
+
+    @Override
+    public void onUpstreamClosed() {
+        if (finished) {
+            return;
+        }
+        if (responseState == ResponseState.AWAITING && requestEnded && !bodyStarted && !retried
+                && UpstreamConnector.wasReused(upstream)) {
+            // A pooled connection the upstream had closed just as we sent on it. The request had
+            // no body and all of it is still in hand, so it can go again on a fresh connection.
+            retried = true;
+            relay.metrics.retries.increment();
+            cancelHeaderTimeout();
+            upstream = null;
+            connect();
+            return;
+        }
+        relay.metrics.upstreamErrors.increment();
+        if (responseState == ResponseState.AWAITING) {
+            failBeforeResponse(tlsFailure
+                    ? ProxyError.badGateway("upstream_tls_error", "TLS with the upstream failed")
+                    : ProxyError.badGateway("upstream_reset", "the upstream closed the connection before answering"));
+        } else {
+            abort();
+        }
+    }
+
+    void onClientClosed() {
+        if (finished) {
+            return;
+        }
+        relay.metrics.clientAborts.increment();
+        if (status == 0) {
+            status = 499;
+        }
+        clientKeepAlive = false;
+        finish(false);
+    }
+
+    private static ProxyError connectError(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException || cause instanceof SslHandshakeTimeoutException) {
+            return ProxyError.gatewayTimeout("upstream_timeout", "connecting to the upstream timed out");
+        }
+        if (cause instanceof SSLException) {
+            return ProxyError.badGateway("upstream_tls_error", "TLS with the upstream failed: " + cause.getMessage());
+        }
+        if (cause instanceof ConnectException) {
+            return ProxyError.badGateway("upstream_unreachable", "the upstream refused the connection");
+        }
+        return ProxyError.badGateway("upstream_unreachable", "the upstream could not be reached");
+    }
+
+    /** Answers the client with an error: only possible while no response head has gone out. */
+    private void failBeforeResponse(ProxyError error) {
+        if (responseState != ResponseState.AWAITING) {
+            abort();
+            return;
+        }
+        status = error.status().code();
+        upstreamKeepAlive = false;
+        // The rest of the request body, if any, was never read: the connection can't be reused.
+        if (!requestEnded) {
+            clientKeepAlive = false;
+        }
+        FullHttpResponse response = Responses.json(ctx, error.status(), error.toJson(request.requestId));
+        response.setProtocolVersion(request.clientVersion);
+        response.headers().set(Responses.REQUEST_ID, request.requestId);
+        for (Map.Entry<String, String> e : request.responseHeaders) {
+            response.headers().set(e.getKey(), e.getValue());
+        }
+        if (!clientKeepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        responseState = ResponseState.DONE;
+        ctx.write(response, ctx.voidPromise());
+        finish(requestEnded);
+    }
+
+    /** Mid-stream failure: the response is already partly out, so the client connection closes. */
+    private void abort() {
+        upstreamKeepAlive = false;
+        clientKeepAlive = false;
+        finish(false);
+    }
+
+    private void finish(boolean clean) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        relay.metrics.active.decrement();
+        cancelHeaderTimeout();
+        if (upstream != null) {
+            boolean reusable = clean && upstreamKeepAlive && requestEnded && responseState == ResponseState.DONE
+                    && upstream.isActive();
+            if (reusable) {
+                relay.connector.release(upstream);
+            } else {
+                UpstreamConnector.detach(upstream);
+                upstream.close();
+            }
+        }
+        if (ctx.channel().isActive()) {
+            if (clean && clientKeepAlive && requestEnded) {
+                ctx.flush();
+                relay.finished(this);
+                ctx.read();
+            } else {
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                relay.finished(this);
+            }
+        } else {
+            relay.finished(this);
+        }
+        recordUsage();
+    }
+
+    private void cancelHeaderTimeout() {
+        if (headerTimeout != null) {
+            headerTimeout.cancel(false);
+            headerTimeout = null;
+        }
+    }
+
+    private void recordUsage() {
+        TokenUsage reported = usage == null ? TokenUsage.NONE : usage.result();
+        long now = System.nanoTime();
+        UsageRecord record = new UsageRecord(Instant.ofEpochMilli(request.receivedEpochMillis), request.requestId,
+                request.apiKey.actorId(), request.apiKey.id(), request.provider.name(), null,
+                request.head.method().name(), request.provider.target().basePath() + request.upstreamPath,
+                status, (now - request.receivedNanos) / 1000, Math.max(upstreamMicros, 0), bytesIn, bytesOut,
+                reported.model(), reported.inputTokens(), reported.outputTokens(), null);
+        if (!relay.usageLog.record(record)) {
+            relay.metrics.usageDropped.increment();
+        }
+    }
+
+    private static String formatMillis(long micros) {
+        long m = Math.max(micros, 0);
+        long whole = m / 1000;
+        long frac = m % 1000;
+        return whole + "." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + frac;
+    }
+}

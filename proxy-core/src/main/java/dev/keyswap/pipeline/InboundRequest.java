@@ -1,0 +1,65 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.route.Provider;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One request's journey through the pipeline. {@link RequestGuard} creates it from a validated
+ * request head and passes it on in place of the head; each later handler fills in its own step
+ * (route, key, credential) and passes it on. Event-loop confined; never shared between requests.
+ */
+public final class InboundRequest {
+    final HttpRequest head;
+    final String requestId;
+    final long receivedNanos;
+    final long receivedEpochMillis;
+    final String clientIp;
+    final boolean keepAlive;
+    final boolean hasBody;
+    /** The client sent {@code Expect: 100-continue}; answered by Keyswap once the token is accepted. */
+    final boolean expectContinue;
+    final io.netty.handler.codec.http.HttpVersion clientVersion;
+    /** Path without query, as received (already validated). */
+    final String path;
+    /** Raw query without '?', or null. */
+    final String rawQuery;
+
+    Provider provider;
+    /** The path after the provider segment, starting with '/'. */
+    String upstreamPath;
+    ApiKey apiKey;
+    TokenSlot tokenSlot;
+    /** Extra headers every response to this request carries (rate limit state). */
+    final List<Map.Entry<String, String>> responseHeaders = new ArrayList<>(4);
+
+    InboundRequest(HttpRequest head, String requestId, long receivedNanos, String clientIp,
+                   boolean keepAlive, boolean hasBody, String path, String rawQuery) {
+        this.expectContinue = io.netty.handler.codec.http.HttpUtil.is100ContinueExpected(head);
+        this.clientVersion = head.protocolVersion();
+        this.head = head;
+        this.requestId = requestId;
+        this.receivedNanos = receivedNanos;
+        this.receivedEpochMillis = System.currentTimeMillis();
+        this.clientIp = clientIp;
+        this.keepAlive = keepAlive;
+        this.hasBody = hasBody;
+        this.path = path;
+        this.rawQuery = rawQuery;
+    }
+
+    public HttpRequest head() {
+        return head;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public String path() {
+        return path;
+    }
+}

@@ -1,0 +1,35 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.policy.RateLimiter;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.Map;
+
+/**
+ * Enforces the key's requests-per-minute limit and reports it in the IETF RateLimit header
+ * fields on every response, with {@code Retry-After} on a 429.
+ */
+public final class RateLimitHandler extends ChannelInboundHandlerAdapter {
+    private final RateLimiter limiter;
+
+    public RateLimitHandler(RateLimiter limiter) {
+        this.limiter = limiter;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof InboundRequest request && request.apiKey != null && request.apiKey.rateLimitRpm() != null) {
+            RateLimiter.Decision d = limiter.acquire(request.apiKey.id(), request.apiKey.rateLimitRpm(), System.nanoTime());
+            request.responseHeaders.add(Map.entry("ratelimit-limit", Integer.toString(d.limit())));
+            request.responseHeaders.add(Map.entry("ratelimit-remaining", Integer.toString(d.remaining())));
+            request.responseHeaders.add(Map.entry("ratelimit-reset", Long.toString(d.resetSeconds())));
+            if (!d.allowed()) {
+                request.responseHeaders.add(Map.entry("retry-after", Long.toString(d.retryAfterSeconds())));
+                Responses.error(ctx, request, ProxyError.rateLimited("rate_limit_exceeded",
+                        "rate limit of " + d.limit() + " requests per minute exceeded; retry after " + d.retryAfterSeconds() + " s"));
+                return;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+}

@@ -1,0 +1,90 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.upstream.UpstreamConnector;
+import dev.keyswap.usage.UsageLog;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpContent;
+import java.io.IOException;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last step of an accepted request: relays it to the upstream and the response back, one
+ * {@link Exchange} at a time per client connection. Body content of the current exchange goes to
+ * it; content of a request answered earlier in the pipeline passes on to the tail.
+ */
+public final class RelayHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(RelayHandler.class);
+    final UpstreamConnector connector;
+    final UsageLog usageLog;
+    final RelayMetrics metrics;
+    final long responseHeaderTimeoutMillis;
+    private Exchange exchange;
+
+    public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, Duration responseHeaderTimeout) {
+        this.connector = connector;
+        this.usageLog = usageLog;
+        this.metrics = metrics;
+        this.responseHeaderTimeoutMillis = responseHeaderTimeout.toMillis();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof InboundRequest request) {
+            exchange = new Exchange(this, ctx, request);
+            exchange.start();
+        } else if (msg instanceof HttpContent content && exchange != null && exchange.takesClientContent()) {
+            exchange.onClientContent(content);
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.onClientReadComplete();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.onClientWritabilityChanged();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.onClientClosed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("client connection error: {}", cause.toString());
+        } else {
+            log.warn("client connection error", cause);
+        }
+        ctx.close();
+    }
+
+    void finished(Exchange e) {
+        if (exchange == e) {
+            exchange = null;
+        }
+    }
+}

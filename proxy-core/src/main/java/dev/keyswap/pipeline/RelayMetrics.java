@@ -1,0 +1,37 @@
+package dev.keyswap.pipeline;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of the relay, exported in /metrics. */
+public final class RelayMetrics {
+    final LongAdder exchanges = new LongAdder();
+    final LongAdder upstreamErrors = new LongAdder();
+    final LongAdder clientAborts = new LongAdder();
+    final LongAdder retries = new LongAdder();
+    final LongAdder usageDropped = new LongAdder();
+    final LongAdder active = new LongAdder();
+
+    public long exchanges() {
+        return exchanges.sum();
+    }
+
+    public long upstreamErrors() {
+        return upstreamErrors.sum();
+    }
+
+    public long clientAborts() {
+        return clientAborts.sum();
+    }
+
+    public long retries() {
+        return retries.sum();
+    }
+
+    public long usageDropped() {
+        return usageDropped.sum();
+    }
+
+    public long active() {
+        return active.sum();
+    }
+}

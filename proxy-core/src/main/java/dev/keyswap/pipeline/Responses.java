@@ -1,0 +1,68 @@
+package dev.keyswap.pipeline;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.util.Map;
+
+/**
+ * Writing a response Keyswap answers itself, and what follows for the connection: it stays open
+ * only when the request asked for keep-alive and had no body still unread (we never read a body
+ * just to discard it); otherwise it closes once the response is out.
+ */
+public final class Responses {
+    public static final String REQUEST_ID = "x-request-id";
+    public static final String PROXY_DURATION = "x-proxy-duration-ms";
+    private static final String JSON = "application/json";
+
+    private Responses() {
+    }
+
+    public static void error(ChannelHandlerContext ctx, InboundRequest request, ProxyError error) {
+        FullHttpResponse response = json(ctx, error.status(), error.toJson(request.requestId));
+        for (Map.Entry<String, String> h : request.responseHeaders) {
+            response.headers().set(h.getKey(), h.getValue());
+        }
+        answer(ctx, request, response);
+    }
+
+    /** For failures before an {@link InboundRequest} exists (malformed requests): always closes. */
+    public static void errorAndClose(ChannelHandlerContext ctx, String requestId, ProxyError error) {
+        FullHttpResponse response = json(ctx, error.status(), error.toJson(requestId));
+        response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    public static FullHttpResponse json(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
+        ByteBuf content = ByteBufUtil.writeUtf8(ctx.alloc(), body);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        return response;
+    }
+
+    /**
+     * Sends a complete response to {@code request} and either keeps reading (the request's
+     * empty last content then reaches {@link UnclaimedContentHandler}, which asks for the next
+     * request) or closes.
+     */
+    public static void answer(ChannelHandlerContext ctx, InboundRequest request, FullHttpResponse response) {
+        response.headers().set(REQUEST_ID, request.requestId);
+        boolean keepAlive = request.keepAlive && !request.hasBody;
+        if (keepAlive) {
+            ctx.writeAndFlush(response);
+            ctx.read();
+        } else {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.keyswap.pipeline;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+
+/** Finds the client's Keyswap token in the first present slot, in SPEC §1's order. */
+final class TokenExtractor {
+    static final String X_API_KEY = "x-api-key";
+    static final String X_GOOG_API_KEY = "x-goog-api-key";
+    static final String API_KEY = "api-key";
+    static final String QUERY_KEY = "key";
+
+    record Found(TokenSlot slot, String token) {
+    }
+
+    private TokenExtractor() {
+    }
+
+    static Found find(HttpHeaders headers, String rawQuery) {
+        String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
+        if (authorization != null) {
+            String v = authorization.trim();
+            if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                String token = v.substring(7).trim();
+                if (!token.isEmpty()) {
+                    return new Found(TokenSlot.AUTHORIZATION_BEARER, token);
+                }
+            }
+        }
+        Found f = header(headers, X_API_KEY, TokenSlot.X_API_KEY);
+        if (f == null) {
+            f = header(headers, X_GOOG_API_KEY, TokenSlot.X_GOOG_API_KEY);
+        }
+        if (f == null) {
+            f = header(headers, API_KEY, TokenSlot.API_KEY);
+        }
+        if (f == null && rawQuery != null) {
+            String key = QueryString.first(rawQuery, QUERY_KEY);
+            if (key != null && !key.isEmpty()) {
+                f = new Found(TokenSlot.QUERY_KEY, key);
+            }
+        }
+        return f;
+    }
+
+    private static Found header(HttpHeaders headers, String name, TokenSlot slot) {
+        String v = headers.get(name);
+        return v == null || v.isBlank() ? null : new Found(slot, v.trim());
+    }
+}

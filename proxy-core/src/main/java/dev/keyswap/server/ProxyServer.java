@@ -1,0 +1,207 @@
+package dev.keyswap.server;
+
+import dev.keyswap.auth.Authenticator;
+import dev.keyswap.pipeline.AuthHandler;
+import dev.keyswap.pipeline.CorsHandler;
+import dev.keyswap.pipeline.CredentialHandler;
+import dev.keyswap.pipeline.RateLimitHandler;
+import dev.keyswap.pipeline.RelayHandler;
+import dev.keyswap.pipeline.RelayMetrics;
+import dev.keyswap.pipeline.RequestGuard;
+import dev.keyswap.pipeline.RouteHandler;
+import dev.keyswap.pipeline.ServiceEndpoints;
+import dev.keyswap.pipeline.UnclaimedContentHandler;
+import dev.keyswap.policy.RateLimiter;
+import dev.keyswap.route.ProviderCatalog;
+import dev.keyswap.upstream.UpstreamConnector;
+import dev.keyswap.upstream.UpstreamMetrics;
+import dev.keyswap.usage.UsageLog;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The data plane's listening socket and its pipeline, in the order a request meets it:
+ * codec → flow control → guard → CORS → service endpoints → route → auth → rate limit →
+ * key swap → relay → tail. Owns the event loops; {@link #drain} is its orderly end.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    /** Listener and request limits. */
+    public record Settings(String host, int port, int ioThreads, Set<String> corsAllowedOrigins, long maxBodyBytes,
+                           int maxHeaderBytes, int maxInitialLineBytes, Duration responseHeaderTimeout,
+                           Duration clientIdleTimeout) {
+    }
+
+    private final Settings settings;
+    private final ProviderCatalog catalog;
+    private final Authenticator authenticator;
+    private final RateLimiter rateLimiter = new RateLimiter();
+    private final UpstreamConnector connector;
+    private final UsageLog usageLog;
+    private final RelayMetrics relayMetrics = new RelayMetrics();
+    private final UpstreamMetrics upstreamMetrics = new UpstreamMetrics();
+    private final Supplier<String> extraMetrics;
+    private final Transport transport;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final ChannelGroup clients = new DefaultChannelGroup("keyswap-clients", GlobalEventExecutor.INSTANCE);
+    private volatile boolean draining;
+    private Channel listener;
+
+    public ProxyServer(Settings settings, ProviderCatalog catalog, Authenticator authenticator,
+                       UpstreamConnector.Settings upstreamSettings, UsageLog usageLog, Supplier<String> extraMetrics) {
+        this.settings = settings;
+        this.catalog = catalog;
+        this.authenticator = authenticator;
+        this.usageLog = usageLog;
+        this.extraMetrics = extraMetrics;
+        this.transport = Transport.best();
+        this.bossGroup = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
+        this.workerGroup = new MultiThreadIoEventLoopGroup(settings.ioThreads(), transport.ioHandlerFactory());
+        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
+    }
+
+    /** Binds the listener; returns once it accepts connections. */
+    public ProxyServer start() throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        clients.add(ch);
+                        initPipeline(ch.pipeline());
+                    }
+                });
+        listener = b.bind(settings.host(), settings.port()).sync().channel();
+        log.info("Keyswap listening on {}:{} ({} transport, upstream TLS via {})", settings.host(), port(),
+                transport.name(), connector.tls().provider());
+        return this;
+    }
+
+    private void initPipeline(ChannelPipeline p) {
+        p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+                .setMaxInitialLineLength(settings.maxInitialLineBytes())
+                .setMaxHeaderSize(settings.maxHeaderBytes())
+                .setMaxChunkSize(65536)));
+        p.addLast("flow", new FlowControlHandler());
+        p.addLast("guard", new RequestGuard(settings.maxBodyBytes()));
+        p.addLast("cors", new CorsHandler(settings.corsAllowedOrigins()));
+        p.addLast("service", new ServiceEndpoints(() -> draining, this::metricsText));
+        p.addLast("route", new RouteHandler(catalog));
+        p.addLast("auth", new AuthHandler(authenticator));
+        p.addLast("ratelimit", new RateLimitHandler(rateLimiter));
+        p.addLast("keyswap", new CredentialHandler(false));
+        p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, settings.responseHeaderTimeout()));
+        p.addLast("tail", new UnclaimedContentHandler());
+    }
+
+    public int port() {
+        return ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    public RelayMetrics relayMetrics() {
+        return relayMetrics;
+    }
+
+    public UpstreamMetrics upstreamMetrics() {
+        return upstreamMetrics;
+    }
+
+    public UpstreamConnector connector() {
+        return connector;
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    /**
+     * Stops accepting, lets in-flight exchanges finish for at most {@code timeout}, then closes
+     * every connection and the event loops. New requests on open keep-alive connections get 503.
+     */
+    public void drain(Duration timeout) {
+        draining = true;
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (relayMetrics.active() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (relayMetrics.active() > 0) {
+            log.warn("drain timeout: closing {} unfinished exchanges", relayMetrics.active());
+        }
+        close();
+    }
+
+    @Override
+    public void close() {
+        draining = true;
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        clients.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        connector.close();
+        bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private String metricsText() {
+        StringBuilder sb = new StringBuilder(1024);
+        counter(sb, "keyswap_exchanges_total", "Requests relayed to an upstream.", relayMetrics.exchanges());
+        gauge(sb, "keyswap_exchanges_active", "Requests being relayed now.", relayMetrics.active());
+        counter(sb, "keyswap_upstream_errors_total", "Upstream failures: refused, reset, timed out, malformed.", relayMetrics.upstreamErrors());
+        counter(sb, "keyswap_client_aborts_total", "Exchanges ended by the client going away.", relayMetrics.clientAborts());
+        counter(sb, "keyswap_upstream_retries_total", "Bodiless requests resent after a pooled connection closed under them.", relayMetrics.retries());
+        counter(sb, "keyswap_upstream_connections_total", "Upstream connections opened.", upstreamMetrics.connections());
+        counter(sb, "keyswap_upstream_reuses_total", "Requests sent on a pooled keep-alive connection.", upstreamMetrics.reuses());
+        counter(sb, "keyswap_usage_dropped_total", "Usage records dropped because the queue was full.", relayMetrics.usageDropped());
+        gauge(sb, "keyswap_draining", "1 while shutting down.", draining ? 1 : 0);
+        if (extraMetrics != null) {
+            sb.append(extraMetrics.get());
+        }
+        return sb.toString();
+    }
+
+    static void counter(StringBuilder sb, String name, String help, long value) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" counter\n")
+                .append(name).append(' ').append(value).append('\n');
+    }
+
+    static void gauge(StringBuilder sb, String name, String help, long value) {
+        sb.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" gauge\n")
+                .append(name).append(' ').append(value).append('\n');
+    }
+}

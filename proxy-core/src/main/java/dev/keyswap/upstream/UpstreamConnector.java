@@ -1,0 +1,114 @@
+package dev.keyswap.upstream;
+
+import dev.keyswap.route.UpstreamTarget;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.util.concurrent.Future;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Hands out upstream connections from the pool of the caller's event loop. One per server;
+ * the pools themselves are loop-confined.
+ */
+public final class UpstreamConnector implements AutoCloseable {
+    final UpstreamTls tls;
+    final UpstreamMetrics metrics;
+    final long idleTimeoutMillis;
+    final long poolIdleMillis;
+    final int maxIdlePerUpstream;
+    final int maxResponseHeaderBytes;
+    private final Bootstrap template;
+    private final DnsAddressResolverGroup resolver;
+    private final Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+
+    /** Tunables of the upstream side, with the defaults documented in config/keyswap.yaml. */
+    public record Settings(Duration connectTimeout, Duration idleTimeout, Duration poolIdleTimeout,
+                           int maxIdlePerUpstream, int maxResponseHeaderBytes, String trustCertFile) {
+    }
+
+    public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
+                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics) {
+        this.tls = UpstreamTls.create(settings.trustCertFile());
+        this.metrics = metrics;
+        this.idleTimeoutMillis = settings.idleTimeout().toMillis();
+        this.poolIdleMillis = settings.poolIdleTimeout().toMillis();
+        this.maxIdlePerUpstream = settings.maxIdlePerUpstream();
+        this.maxResponseHeaderBytes = settings.maxResponseHeaderBytes();
+        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(datagramClass));
+        this.template = new Bootstrap()
+                .channel(channelClass)
+                .resolver(resolver)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
+    }
+
+    /** Must be called on {@code loop}; the connection is registered on it. */
+    public Future<Channel> acquire(UpstreamTarget target, EventLoop loop) {
+        return pool(loop).acquire(target);
+    }
+
+    /** Returns a connection after a complete, clean exchange; on its own loop. */
+    public void release(Channel ch) {
+        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        if (h != null) {
+            h.detach();
+        }
+        pool(ch.eventLoop()).release(ch);
+    }
+
+    /** Binds an exchange to a leased connection. */
+    public static void attach(Channel ch, UpstreamListener listener) {
+        ch.pipeline().get(UpstreamHandler.class).attach(listener);
+    }
+
+    /** Unbinds an exchange before it closes the connection, so the close is not reported back. */
+    public static void detach(Channel ch) {
+        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        if (h != null) {
+            h.detach();
+        }
+    }
+
+    public static boolean wasReused(Channel ch) {
+        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        return h != null && h.reused;
+    }
+
+    public UpstreamTls tls() {
+        return tls;
+    }
+
+    private UpstreamPool pool(EventLoop loop) {
+        UpstreamPool p = pools.get(loop);
+        return p != null ? p : pools.computeIfAbsent(loop, l -> new UpstreamPool(this, l, template));
+    }
+
+    /** Idle connections across all pools (for tests and metrics; loop-confined counts read racily). */
+    public int idleConnections() {
+        int n = 0;
+        for (UpstreamPool p : pools.values()) {
+            n += p.idleCount();
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        for (Map.Entry<EventLoop, UpstreamPool> e : pools.entrySet()) {
+            if (!e.getKey().isShuttingDown()) {
+                e.getKey().execute(e.getValue()::closeAll);
+            }
+        }
+        resolver.close();
+    }
+}

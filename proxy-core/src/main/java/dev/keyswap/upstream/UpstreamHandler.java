@@ -1,0 +1,92 @@
+package dev.keyswap.upstream;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Last handler of an upstream connection. Leased, it forwards every event to its exchange; idle
+ * in the pool, any byte or event from the upstream means the connection is no longer clean
+ * (a late response, a close), so it is closed and leaves the pool.
+ */
+final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+    private final UpstreamPool pool;
+    private final UpstreamPool.Key key;
+    private UpstreamListener listener;
+    boolean reused;
+    long idleSinceNanos;
+
+    UpstreamHandler(UpstreamPool pool, UpstreamPool.Key key) {
+        this.pool = pool;
+        this.key = key;
+    }
+
+    UpstreamPool.Key key() {
+        return key;
+    }
+
+    void attach(UpstreamListener l) {
+        listener = l;
+    }
+
+    void detach() {
+        listener = null;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (listener != null) {
+            listener.onUpstreamMessage(msg);
+        } else {
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (listener != null) {
+            listener.onUpstreamReadComplete();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (listener != null) {
+            listener.onUpstreamWritabilityChanged();
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (listener != null) {
+                listener.onUpstreamIdle();
+            } else {
+                ctx.close();
+            }
+        } else {
+            ReferenceCountUtil.release(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (listener != null) {
+            listener.onUpstreamFailure(cause);
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        UpstreamListener l = listener;
+        listener = null;
+        if (l != null) {
+            l.onUpstreamClosed();
+        } else {
+            pool.forget(ctx.channel(), key);
+        }
+    }
+}

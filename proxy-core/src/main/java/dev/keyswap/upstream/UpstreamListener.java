@@ -1,0 +1,16 @@
+package dev.keyswap.upstream;
+
+/** What an upstream connection reports to the exchange that leases it, on its event loop. */
+public interface UpstreamListener {
+    void onUpstreamMessage(Object msg);
+
+    void onUpstreamReadComplete();
+
+    void onUpstreamWritabilityChanged();
+
+    void onUpstreamIdle();
+
+    void onUpstreamFailure(Throwable cause);
+
+    void onUpstreamClosed();
+}

@@ -1,0 +1,193 @@
+package dev.keyswap.upstream;
+
+import dev.keyswap.route.UpstreamTarget;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.NetUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The keep-alive connections of one event loop, per upstream. Touched only from its own loop,
+ * so it needs no locks; a request leases a connection registered on the same loop as its
+ * client, and never hops threads. A connection comes back only after a complete, clean exchange
+ * and leaves when idle longer than the pool timeout (shorter than typical upstream keep-alives)
+ * or when the upstream sends or closes anything while it sits idle.
+ */
+final class UpstreamPool {
+    record Key(boolean tls, String host, int port) {
+        static Key of(UpstreamTarget t) {
+            return new Key(t.tls(), t.host(), t.port());
+        }
+    }
+
+    private final UpstreamConnector connector;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final Map<Key, ArrayDeque<Channel>> idle = new HashMap<>();
+    private boolean sweeping;
+
+    UpstreamPool(UpstreamConnector connector, EventLoop loop, Bootstrap template) {
+        this.connector = connector;
+        this.loop = loop;
+        this.bootstrap = template.clone(loop);
+    }
+
+    /** A clean idle connection if there is one, else a new one (TLS handshake done). */
+    Future<Channel> acquire(UpstreamTarget target) {
+        Key key = Key.of(target);
+        ArrayDeque<Channel> channels = idle.get(key);
+        if (channels != null) {
+            Channel ch;
+            while ((ch = channels.pollLast()) != null) {
+                if (ch.isActive()) {
+                    UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                    h.reused = true;
+                    connector.metrics.upstreamReused();
+                    return loop.newSucceededFuture(ch);
+                }
+                ch.close();
+            }
+        }
+        return connect(target, key);
+    }
+
+    private Future<Channel> connect(UpstreamTarget target, Key key) {
+        Promise<Channel> promise = loop.newPromise();
+        connector.metrics.upstreamConnected();
+        ChannelFuture connect = bootstrap.clone()
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ChannelPipeline p = ch.pipeline();
+                        if (key.tls()) {
+                            p.addLast("tls", connector.tls.newHandler(ch.alloc(), key.host(), key.port()));
+                        }
+                        p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(8192)
+                                .setMaxHeaderSize(connector.maxResponseHeaderBytes)
+                                .setMaxChunkSize(65536), false, false));
+                        p.addLast("idle", new IdleStateHandler(0, 0, connector.idleTimeoutMillis, TimeUnit.MILLISECONDS));
+                        p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key));
+                    }
+                })
+                .connect(address(key));
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            Channel ch = connect.channel();
+            SslHandler ssl = ch.pipeline().get(SslHandler.class);
+            if (ssl == null) {
+                promise.trySuccess(ch);
+            } else {
+                ssl.handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        promise.trySuccess(ch);
+                    } else {
+                        ch.close();
+                        promise.tryFailure(h.cause());
+                    }
+                });
+            }
+        });
+        return promise;
+    }
+
+    /** IP literals skip resolution; names go through Netty's non-blocking resolver. */
+    private static SocketAddress address(Key key) {
+        byte[] ip = NetUtil.createByteArrayFromIpAddressString(key.host());
+        if (ip != null) {
+            try {
+                return new InetSocketAddress(InetAddress.getByAddress(key.host(), ip), key.port());
+            } catch (UnknownHostException impossible) {
+                throw new IllegalStateException(impossible);
+            }
+        }
+        return InetSocketAddress.createUnresolved(key.host(), key.port());
+    }
+
+    /** Takes back a connection after a clean exchange; it must be detached already. */
+    void release(Channel ch) {
+        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        if (!ch.isActive() || h == null) {
+            ch.close();
+            return;
+        }
+        ArrayDeque<Channel> channels = idle.computeIfAbsent(h.key(), k -> new ArrayDeque<>());
+        if (channels.size() >= connector.maxIdlePerUpstream) {
+            ch.close();
+            return;
+        }
+        h.idleSinceNanos = System.nanoTime();
+        channels.addLast(ch);
+        // An outstanding read lets a close or stray bytes from the upstream be seen while idle.
+        ch.read();
+        startSweeping();
+    }
+
+    void forget(Channel ch, Key key) {
+        ArrayDeque<Channel> channels = idle.get(key);
+        if (channels != null) {
+            channels.remove(ch);
+        }
+    }
+
+    int idleCount() {
+        int n = 0;
+        for (ArrayDeque<Channel> d : idle.values()) {
+            n += d.size();
+        }
+        return n;
+    }
+
+    void closeAll() {
+        for (ArrayDeque<Channel> d : idle.values()) {
+            for (Channel ch : d.toArray(new Channel[0])) {
+                ch.close();
+            }
+        }
+        idle.clear();
+    }
+
+    private void startSweeping() {
+        if (sweeping) {
+            return;
+        }
+        sweeping = true;
+        long period = Math.max(100, connector.poolIdleMillis / 2);
+        loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    private void sweep() {
+        long cutoff = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(connector.poolIdleMillis);
+        for (ArrayDeque<Channel> d : idle.values()) {
+            for (Iterator<Channel> it = d.iterator(); it.hasNext(); ) {
+                Channel ch = it.next();
+                UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                if (h == null || h.idleSinceNanos < cutoff) {
+                    it.remove();
+                    ch.close();
+                }
+            }
+        }
+    }
+}

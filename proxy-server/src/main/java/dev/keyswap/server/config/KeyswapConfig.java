@@ -1,0 +1,44 @@
+package dev.keyswap.server.config;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The config file's shape (config/keyswap.yaml documents every key and default). Absent keys
+ * take their defaults in {@link ConfigLoader}; unknown keys are an error naming the key.
+ */
+public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth auth, Cors cors, Upstream upstream,
+                            Usage usage, Map<String, ProviderEntry> providers) {
+
+    public record Server(String host, Integer port, Integer ioThreads, Long maxBodyBytes, Integer maxHeaderBytes,
+                         Integer maxInitialLineBytes, String clientIdleTimeout, String drainTimeout) {
+    }
+
+    public record Storage(String url) {
+    }
+
+    public record Vault(String masterKey, String masterKeyFile) {
+    }
+
+    public record Auth(String adminToken, String tokenCacheTtl, String negativeCacheTtl) {
+    }
+
+    public record Cors(List<String> allowedOrigins) {
+    }
+
+    public record Upstream(String connectTimeout, String responseHeaderTimeout, String idleTimeout,
+                           String poolIdleTimeout, Integer maxIdlePerUpstream, Integer maxResponseHeaderBytes,
+                           String trustCertFile) {
+    }
+
+    public record Usage(Integer queueCapacity, Integer batchSize, String flushInterval) {
+    }
+
+    /** @param slot bearer, x-api-key, x-goog-api-key or api-key; defaults to the built-in's */
+    public record ProviderEntry(String baseUrl, String apiKey, String slot) {
+        @Override
+        public String toString() {
+            return "ProviderEntry[baseUrl=" + baseUrl + ", apiKey=" + (apiKey == null || apiKey.isEmpty() ? "none" : "****") + ", slot=" + slot + "]";
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.keyswap.server.config;
+
+import dev.keyswap.route.ProviderCatalog;
+import dev.keyswap.server.ProxyServer;
+import dev.keyswap.upstream.UpstreamConnector;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** The validated, defaulted configuration every part of Keyswap is built from. */
+public record Settings(
+        ProxyServer.Settings server,
+        UpstreamConnector.Settings upstream,
+        ProviderCatalog catalog,
+        String storageUrl,
+        String masterKey,
+        Path masterKeyFile,
+        String adminToken,
+        Duration tokenCacheTtl,
+        Duration negativeCacheTtl,
+        Duration drainTimeout,
+        int usageQueueCapacity,
+        int usageBatchSize,
+        Duration usageFlushInterval) {
+
+    @Override
+    public String toString() {
+        return "Settings[server=" + server + ", storageUrl=" + storageUrl + ", masterKeyFile=" + masterKeyFile + "]";
+    }
+}
