@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -203,7 +204,7 @@ public final class Database implements AutoCloseable {
         return url.startsWith("jdbc:") ? "jdbc:" + scheme : scheme;
     }
 
-    private static java.util.concurrent.ThreadFactory daemonThreads() {
+    private static ThreadFactory daemonThreads() {
         AtomicInteger next = new AtomicInteger(1);
         return r -> {
             Thread t = new Thread(r, "keyswap-jdbc-" + next.getAndIncrement());
