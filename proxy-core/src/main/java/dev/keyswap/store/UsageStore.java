@@ -1,25 +1,113 @@
 package dev.keyswap.store;
 
+import static dev.keyswap.store.Jdbc.getDouble;
+import static dev.keyswap.store.Jdbc.getInstant;
+import static dev.keyswap.store.Jdbc.getLong;
+import static dev.keyswap.store.Jdbc.setDouble;
+import static dev.keyswap.store.Jdbc.setInstant;
+import static dev.keyswap.store.Jdbc.setLong;
+
 import dev.keyswap.usage.UsageRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import javax.sql.DataSource;
 
 /** Blocking repository for usage records; call it on the JDBC executor. */
 public final class UsageStore {
+    private static final String COLUMNS = "time, request_id, actor_id, token_id, provider, connection_id, method, path,"
+            + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd";
+    private static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ")"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private final DataSource ds;
+
     public UsageStore(Database db) {
-        throw new UnsupportedOperationException("TODO helper A");
+        this.ds = db.dataSource();
     }
 
     /** Inserts all records in one transaction (all or nothing). */
     public void insertBatch(List<UsageRecord> records) {
-        throw new UnsupportedOperationException("TODO helper A");
+        if (records.isEmpty()) {
+            return;
+        }
+        // One transaction per batch: SQLite syncs once per commit, so this is what makes the
+        // background writer keep up, not just what makes it atomic.
+        Jdbc.inTransaction(ds, "inserting " + records.size() + " usage records", c -> {
+            try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+                for (UsageRecord r : records) {
+                    bind(ps, r);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+        });
     }
 
     public Optional<UsageRecord> findByRequestId(String requestId) {
-        throw new UnsupportedOperationException("TODO helper A");
+        String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE request_id = ? ORDER BY id LIMIT 1";
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, requestId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(map(rs)) : Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new StoreException("looking up the usage record of request " + requestId + " failed", e);
+        }
     }
 
     public long count() {
-        throw new UnsupportedOperationException("TODO helper A");
+        try (Connection c = ds.getConnection();
+                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM usage_records");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new StoreException("counting usage records failed", e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, UsageRecord r) throws SQLException {
+        setInstant(ps, 1, r.time());
+        ps.setString(2, r.requestId());
+        ps.setString(3, r.actorId());
+        ps.setString(4, r.tokenId());
+        ps.setString(5, r.provider());
+        ps.setString(6, r.connectionId());
+        ps.setString(7, r.method());
+        ps.setString(8, r.path());
+        ps.setInt(9, r.status());
+        ps.setLong(10, r.durationMicros());
+        ps.setLong(11, r.upstreamMicros());
+        ps.setLong(12, r.bytesIn());
+        ps.setLong(13, r.bytesOut());
+        ps.setString(14, r.model());
+        setLong(ps, 15, r.inputTokens());
+        setLong(ps, 16, r.outputTokens());
+        setDouble(ps, 17, r.costUsd());
+    }
+
+    private static UsageRecord map(ResultSet rs) throws SQLException {
+        return new UsageRecord(
+                getInstant(rs, "time"),
+                rs.getString("request_id"),
+                rs.getString("actor_id"),
+                rs.getString("token_id"),
+                rs.getString("provider"),
+                rs.getString("connection_id"),
+                rs.getString("method"),
+                rs.getString("path"),
+                rs.getInt("status"),
+                rs.getLong("duration_us"),
+                rs.getLong("upstream_us"),
+                rs.getLong("bytes_in"),
+                rs.getLong("bytes_out"),
+                rs.getString("model"),
+                getLong(rs, "input_tokens"),
+                getLong(rs, "output_tokens"),
+                getDouble(rs, "cost_usd"));
     }
 }
