@@ -1,0 +1,289 @@
+package dev.keyswap.server;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.auth.TokenHasher;
+import dev.keyswap.server.config.ConfigException;
+import dev.keyswap.server.config.ConfigLoader;
+import dev.keyswap.server.config.Settings;
+import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.Database;
+import dev.keyswap.store.StoreException;
+import dev.keyswap.vault.MasterKey;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The command line (SPEC §3). Exit codes: 0 done, 1 failed, 2 the command line was wrong.
+ * Output meant for scripts goes to stdout; messages and logs go to stderr.
+ */
+public final class Cli {
+    static final String USAGE = """
+            usage: keyswap <command> [options]
+
+              serve                      run the proxy
+              keys create --name N       create a token; prints it alone on the first line
+                   [--scopes proxy,read,write,admin] [--providers openai,anthropic,…]
+                   [--expires 30d|12h|2027-01-01T00:00:00Z] [--rpm N] [--no-server-keys]
+              keys list                  one line per key: id, name, scopes, providers, expiry, state
+              keys revoke ID             revoke a key (takes effect within the token cache TTL, 5 s by default)
+
+            every command takes --config FILE (default: config/keyswap.yaml)
+            """;
+    private static final Set<String> SCOPES = Set.of(ApiKey.SCOPE_PROXY, ApiKey.SCOPE_READ, ApiKey.SCOPE_WRITE, ApiKey.SCOPE_ADMIN);
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, String> env;
+
+    public Cli(PrintStream out, PrintStream err, Map<String, String> env) {
+        this.out = out;
+        this.err = err;
+        this.env = env;
+    }
+
+    /** Runs one command; {@code serve} returns only after shutdown. */
+    public int run(String[] argv) {
+        try {
+            Args args = Args.parse(argv);
+            String command = args.positional.isEmpty() ? "help" : args.positional.get(0);
+            return switch (command) {
+                case "serve" -> serve(args);
+                case "keys" -> keys(args);
+                case "help", "--help", "-h" -> {
+                    out.print(USAGE);
+                    yield 0;
+                }
+                default -> usage("unknown command '" + command + "'");
+            };
+        } catch (UsageError e) {
+            return usage(e.getMessage());
+        } catch (ConfigException | IllegalArgumentException | StoreException e) {
+            err.println("keyswap: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private int usage(String message) {
+        err.println("keyswap: " + message);
+        err.print(USAGE);
+        return 2;
+    }
+
+    private Settings settings(Args args) {
+        String explicit = args.options.get("config");
+        Path file = Path.of(explicit != null ? explicit : "config/keyswap.yaml");
+        return ConfigLoader.load(file, explicit != null, env);
+    }
+
+    private int serve(Args args) {
+        args.allow("config");
+        Settings settings = settings(args);
+        Keyswap keyswap;
+        try {
+            keyswap = Keyswap.start(settings, env);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runnable drain = () -> {
+            keyswap.drainAndClose();
+            stopped.countDown();
+        };
+        ShutdownSignals.onTerminate(drain);
+        err.println("keyswap: serving on http://" + settings.server().host() + ":" + keyswap.port());
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    private int keys(Args args) {
+        if (args.positional.size() < 2) {
+            throw new UsageError("keys needs a subcommand: create, list or revoke");
+        }
+        String sub = args.positional.get(1);
+        switch (sub) {
+            case "create" -> args.allow("config", "name", "scopes", "providers", "expires", "rpm", "no-server-keys");
+            case "list" -> args.allow("config");
+            case "revoke" -> args.allow("config");
+            default -> throw new UsageError("unknown keys subcommand '" + sub + "'");
+        }
+        Settings settings = settings(args);
+        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        try (Database db = Database.open(settings.storageUrl())) {
+            ApiKeyStore keys = new ApiKeyStore(db);
+            return switch (sub) {
+                case "create" -> createKey(args, keys, new TokenHasher(masterKey));
+                case "list" -> listKeys(keys);
+                default -> revokeKey(args, keys);
+            };
+        }
+    }
+
+    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher) {
+        String name = args.options.get("name");
+        if (name == null || name.isBlank()) {
+            throw new UsageError("keys create needs --name");
+        }
+        Set<String> scopes = list(args.options.getOrDefault("scopes", ApiKey.SCOPE_PROXY));
+        for (String s : scopes) {
+            if (!SCOPES.contains(s)) {
+                throw new UsageError("unknown scope '" + s + "' (expected proxy, read, write, admin)");
+            }
+        }
+        Set<String> providers = list(args.options.getOrDefault("providers", ""));
+        Integer rpm = null;
+        if (args.options.containsKey("rpm")) {
+            try {
+                rpm = Integer.parseInt(args.options.get("rpm"));
+            } catch (NumberFormatException e) {
+                rpm = -1;
+            }
+            if (rpm <= 0) {
+                throw new UsageError("--rpm must be a positive whole number");
+            }
+        }
+        Instant now = Instant.now();
+        Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
+        ApiKey key = new ApiKey(ApiKeyStore.newId(), "act_admin", name.trim(), scopes, providers,
+                !args.flags.contains("no-server-keys"), rpm, expires, null, now, null);
+        String token = Keyswap.createKey(keys, hasher, key);
+        out.println(token);
+        err.println("keyswap: created " + key.id() + " (" + key.name() + "); the token above is shown only now");
+        return 0;
+    }
+
+    private int listKeys(ApiKeyStore keys) {
+        Instant now = Instant.now();
+        for (ApiKey k : keys.list(null)) {
+            String state = k.isRevoked() ? "revoked" : k.isExpiredAt(now) ? "expired" : "active";
+            out.printf("%s\t%s\tscopes=%s\tproviders=%s\texpires=%s\trpm=%s\t%s%n", k.id(), k.name(),
+                    String.join(",", new java.util.TreeSet<>(k.scopes())),
+                    k.providers().isEmpty() ? "*" : String.join(",", new java.util.TreeSet<>(k.providers())),
+                    k.expiresAt() == null ? "never" : k.expiresAt().toString(),
+                    k.rateLimitRpm() == null ? "-" : k.rateLimitRpm().toString(), state);
+        }
+        return 0;
+    }
+
+    private int revokeKey(Args args, ApiKeyStore keys) {
+        if (args.positional.size() != 3) {
+            throw new UsageError("keys revoke needs exactly one key id");
+        }
+        String id = args.positional.get(2);
+        if (keys.get(id).isEmpty()) {
+            err.println("keyswap: no key with id " + id);
+            return 1;
+        }
+        if (!keys.revoke(id, Instant.now())) {
+            err.println("keyswap: " + id + " was already revoked");
+            return 0;
+        }
+        err.println("keyswap: revoked " + id);
+        return 0;
+    }
+
+    static Instant expiry(String value, Instant now) {
+        Matcher m = Pattern.compile("(\\d{1,6})([mhdw])").matcher(value.trim());
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            Duration d = switch (m.group(2)) {
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                case "d" -> Duration.ofDays(n);
+                default -> Duration.ofDays(7 * n);
+            };
+            if (d.isZero()) {
+                throw new UsageError("--expires must be in the future");
+            }
+            return now.plus(d);
+        }
+        try {
+            Instant at = Instant.parse(value.trim());
+            if (!at.isAfter(now)) {
+                throw new UsageError("--expires must be in the future");
+            }
+            return at;
+        } catch (DateTimeParseException e) {
+            throw new UsageError("--expires takes a duration (30d, 12h, 90m, 2w) or an ISO instant (2027-01-01T00:00:00Z)");
+        }
+    }
+
+    private static Set<String> list(String csv) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String s : csv.split(",")) {
+            if (!s.isBlank()) {
+                out.add(s.trim());
+            }
+        }
+        return out;
+    }
+
+    static final class UsageError extends RuntimeException {
+        UsageError(String message) {
+            super(message);
+        }
+    }
+
+    /** {@code --name value}, {@code --name=value}, bare flags, positionals. */
+    static final class Args {
+        private static final Set<String> FLAGS = Set.of("no-server-keys");
+        final List<String> positional = new ArrayList<>();
+        final Map<String, String> options = new HashMap<>();
+        final Set<String> flags = new LinkedHashSet<>();
+
+        static Args parse(String[] argv) {
+            Args a = new Args();
+            for (int i = 0; i < argv.length; i++) {
+                String s = argv[i];
+                if (s.startsWith("--") && s.length() > 2) {
+                    String name = s.substring(2);
+                    int eq = name.indexOf('=');
+                    if (eq >= 0) {
+                        a.options.put(name.substring(0, eq), name.substring(eq + 1));
+                    } else if (FLAGS.contains(name) || name.equals("help")) {
+                        a.flags.add(name);
+                    } else {
+                        if (i + 1 >= argv.length) {
+                            throw new UsageError("--" + name + " needs a value");
+                        }
+                        a.options.put(name, argv[++i]);
+                    }
+                } else {
+                    a.positional.add(s);
+                }
+            }
+            return a;
+        }
+
+        void allow(String... names) {
+            Set<String> allowed = new java.util.HashSet<>(Arrays.asList(names));
+            for (String k : options.keySet()) {
+                if (!allowed.contains(k)) {
+                    throw new UsageError("unknown option --" + k);
+                }
+            }
+            for (String f : flags) {
+                if (!allowed.contains(f)) {
+                    throw new UsageError("unknown option --" + f);
+                }
+            }
+        }
+    }
+}

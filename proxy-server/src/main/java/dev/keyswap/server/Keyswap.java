@@ -1,0 +1,155 @@
+package dev.keyswap.server;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.auth.Authenticator;
+import dev.keyswap.auth.TokenCache;
+import dev.keyswap.auth.TokenHasher;
+import dev.keyswap.server.config.Settings;
+import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.Database;
+import dev.keyswap.store.UsageStore;
+import dev.keyswap.usage.PriceTable;
+import dev.keyswap.usage.TokenUsage;
+import dev.keyswap.usage.UsageLog;
+import dev.keyswap.usage.UsageRecord;
+import dev.keyswap.vault.MasterKey;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One running Keyswap: storage, vault, token cache, usage log and the proxy server, built from
+ * {@link Settings} and torn down in reverse order. Used by {@code keyswap serve} and by tests.
+ */
+public final class Keyswap implements AutoCloseable {
+    private final Settings settings;
+    private final Database database;
+    private final ApiKeyStore keys;
+    private final UsageStore usage;
+    private final UsageLog usageLog;
+    private final TokenHasher hasher;
+    private final ProxyServer proxy;
+    private boolean closed;
+
+    private Keyswap(Settings settings, MasterKey masterKey) {
+        this.settings = settings;
+        this.database = Database.open(settings.storageUrl());
+        try {
+            this.keys = new ApiKeyStore(database);
+            this.usage = new UsageStore(database);
+            this.hasher = new TokenHasher(masterKey);
+            PriceTable prices = PriceTable.defaults();
+            this.usageLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
+                    settings.usageBatchSize(), settings.usageFlushInterval());
+            TokenCache cache = new TokenCache(keys::findByTokenHash, database.executor(), settings.tokenCacheTtl(),
+                    settings.negativeCacheTtl(), 1_000_000);
+            this.proxy = new ProxyServer(settings.server(), settings.catalog(),
+                    new Authenticator(hasher, cache, settings.adminToken()), settings.upstream(), usageLog,
+                    this::metricsText);
+        } catch (RuntimeException e) {
+            database.close();
+            throw e;
+        }
+    }
+
+    /** Opens storage and the vault and starts listening. */
+    public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
+        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        Keyswap k = new Keyswap(settings, masterKey);
+        try {
+            k.proxy.start();
+        } catch (RuntimeException | InterruptedException e) {
+            k.close();
+            throw e;
+        }
+        return k;
+    }
+
+    /** Prices and stores one batch, and moves the keys' last-used times forward. Writer thread. */
+    private void writeUsage(List<UsageRecord> batch, PriceTable prices) {
+        List<UsageRecord> priced = new ArrayList<>(batch.size());
+        Map<String, Instant> lastUsed = new HashMap<>();
+        for (UsageRecord r : batch) {
+            Double cost = prices.cost(new TokenUsage(r.model(), r.inputTokens(), r.outputTokens()));
+            priced.add(cost == null ? r : new UsageRecord(r.time(), r.requestId(), r.actorId(), r.tokenId(), r.provider(),
+                    r.connectionId(), r.method(), r.path(), r.status(), r.durationMicros(), r.upstreamMicros(), r.bytesIn(),
+                    r.bytesOut(), r.model(), r.inputTokens(), r.outputTokens(), cost));
+            if (r.tokenId() != null && r.tokenId().startsWith("key_") && !r.tokenId().equals("key_bootstrap_admin")) {
+                lastUsed.merge(r.tokenId(), r.time(), (a, b) -> a.isAfter(b) ? a : b);
+            }
+        }
+        usage.insertBatch(priced);
+        if (!lastUsed.isEmpty()) {
+            keys.touchLastUsed(lastUsed);
+        }
+    }
+
+    private String metricsText() {
+        StringBuilder sb = new StringBuilder();
+        ProxyServer.counter(sb, "keyswap_usage_records_written_total", "Usage records stored.", usageLog.writtenCount());
+        ProxyServer.counter(sb, "keyswap_usage_records_failed_total", "Usage records whose batch failed to store.", usageLog.failedCount());
+        ProxyServer.counter(sb, "keyswap_usage_records_queue_dropped_total", "Usage records refused by a full queue.", usageLog.droppedCount());
+        return sb.toString();
+    }
+
+    public int port() {
+        return proxy.port();
+    }
+
+    public ProxyServer proxy() {
+        return proxy;
+    }
+
+    public ApiKeyStore keys() {
+        return keys;
+    }
+
+    public UsageStore usage() {
+        return usage;
+    }
+
+    public UsageLog usageLog() {
+        return usageLog;
+    }
+
+    public TokenHasher hasher() {
+        return hasher;
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    /** SIGTERM: stop accepting, finish in-flight requests (bounded), flush usage, close storage. */
+    public synchronized void drainAndClose() {
+        if (closed) {
+            return;
+        }
+        proxy.drain(settings.drainTimeout());
+        closeRest();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        proxy.close();
+        closeRest();
+    }
+
+    private void closeRest() {
+        closed = true;
+        usageLog.close();
+        database.close();
+    }
+
+    /** Creates a key record for a new token; returns the token value (shown once). */
+    public static String createKey(ApiKeyStore keys, TokenHasher hasher, ApiKey template) {
+        String token = dev.keyswap.auth.TokenFormat.newToken();
+        keys.insert(template, hasher.hash(token));
+        return token;
+    }
+}

@@ -1,0 +1,178 @@
+package dev.keyswap.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import okhttp3.Headers;
+import okhttp3.mockwebserver.MockResponse;
+import okhttp3.mockwebserver.MockWebServer;
+import okhttp3.mockwebserver.RecordedRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Each token slot in, the real key out in the provider's slot, and the token nowhere upstream. */
+class KeySwapTest {
+    static final String OPENAI_KEY = "sk-test-openai-0000000000000000";
+    static final String ANTHROPIC_KEY = "sk-test-anthropic-111111111111";
+    static final String GEMINI_KEY = "test-gemini-key-2222222222222";
+    static final String AZURE_KEY = "test-azure-key-33333333333333";
+
+    @TempDir
+    static Path dir;
+    static MockWebServer upstream;
+    static TestKeyswap keyswap;
+    static String token;
+    static HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = new MockWebServer();
+        upstream.start();
+        String base = "http://127.0.0.1:" + upstream.getPort();
+        keyswap = TestKeyswap.start(dir, TestKeyswap.providers(
+                TestKeyswap.map("openai", base, "anthropic", base + "/anthropic-prefix", "gemini", base, "azure-openai", base),
+                TestKeyswap.map("openai", OPENAI_KEY, "anthropic", ANTHROPIC_KEY, "gemini", GEMINI_KEY, "azure-openai", AZURE_KEY)));
+        token = keyswap.token();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        keyswap.close();
+        upstream.shutdown();
+    }
+
+    private RecordedRequest send(HttpRequest.Builder request) throws Exception {
+        upstream.enqueue(new MockResponse().setBody("{\"ok\":true}")
+                .addHeader("Content-Type", "application/json")
+                .addHeader("Set-Cookie", "session=upstream-secret"));
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), response.body());
+        assertEquals("{\"ok\":true}", response.body());
+        assertTrue(response.headers().firstValue("x-request-id").orElseThrow().startsWith("req_"));
+        assertTrue(response.headers().firstValue("x-proxy-duration-ms").isPresent());
+        assertTrue(response.headers().firstValue("set-cookie").isEmpty(), "Set-Cookie must not reach the client");
+        RecordedRequest recorded = upstream.takeRequest(5, TimeUnit.SECONDS);
+        assertNotNull(recorded);
+        assertTokenAbsent(recorded);
+        return recorded;
+    }
+
+    private static void assertTokenAbsent(RecordedRequest recorded) {
+        assertFalse(recorded.getRequestLine().contains(token), "token in request line");
+        Headers h = recorded.getHeaders();
+        for (String name : h.names()) {
+            for (String value : h.values(name)) {
+                assertFalse(value.contains(token), "token in header " + name);
+            }
+        }
+        assertFalse(recorded.getBody().clone().readUtf8().contains(token), "token in body");
+    }
+
+    private HttpRequest.Builder post(String path) {
+        return HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + path))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gpt-4o\",\"messages\":[]}"))
+                .header("Content-Type", "application/json");
+    }
+
+    @Test
+    void openAiBearerTokenBecomesServerKeyAsBearer() throws Exception {
+        RecordedRequest r = send(post("/openai/v1/chat/completions").header("Authorization", "Bearer " + token)
+                .header("OpenAI-Beta", "assistants=v2").header("Cookie", "tracking=1"));
+        assertEquals("/v1/chat/completions", r.getPath());
+        assertEquals("POST", r.getMethod());
+        assertEquals("Bearer " + OPENAI_KEY, r.getHeader("Authorization"));
+        assertEquals("assistants=v2", r.getHeader("OpenAI-Beta"));
+        assertNull(r.getHeader("Cookie"));
+        assertEquals("127.0.0.1:" + upstream.getPort(), r.getHeader("Host"));
+        assertEquals("127.0.0.1", r.getHeader("X-Forwarded-For"));
+        assertEquals("http", r.getHeader("X-Forwarded-Proto"));
+        assertEquals("{\"model\":\"gpt-4o\",\"messages\":[]}", r.getBody().readUtf8());
+    }
+
+    @Test
+    void anthropicXApiKeyTokenBecomesXApiKeyUnderBasePath() throws Exception {
+        RecordedRequest r = send(post("/anthropic/v1/messages").header("x-api-key", token)
+                .header("anthropic-version", "2023-06-01"));
+        assertEquals("/anthropic-prefix/v1/messages", r.getPath());
+        assertEquals(ANTHROPIC_KEY, r.getHeader("x-api-key"));
+        assertNull(r.getHeader("Authorization"));
+        assertEquals("2023-06-01", r.getHeader("anthropic-version"));
+    }
+
+    @Test
+    void anthropicBearerTokenFromCurrentSdksBecomesXApiKeyOnly() throws Exception {
+        RecordedRequest r = send(post("/anthropic/v1/messages").header("Authorization", "Bearer " + token)
+                .header("anthropic-version", "2023-06-01"));
+        assertEquals(ANTHROPIC_KEY, r.getHeader("x-api-key"));
+        assertNull(r.getHeader("Authorization"), "upstream Anthropic gets x-api-key alone");
+    }
+
+    @Test
+    void geminiHeaderTokenBecomesGoogApiKeyHeader() throws Exception {
+        RecordedRequest r = send(post("/gemini/v1beta/models/gemini-2.0-flash:generateContent").header("x-goog-api-key", token));
+        assertEquals("/v1beta/models/gemini-2.0-flash:generateContent", r.getPath());
+        assertEquals(GEMINI_KEY, r.getHeader("x-goog-api-key"));
+        assertNull(r.getRequestUrl().queryParameter("key"));
+    }
+
+    @Test
+    void geminiQueryTokenStaysInQuerySlotAndOtherParametersPassUnchanged() throws Exception {
+        RecordedRequest r = send(post("/gemini/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse&key=" + token + "&x=a%20b"));
+        assertEquals(GEMINI_KEY, r.getRequestUrl().queryParameter("key"));
+        assertEquals("sse", r.getRequestUrl().queryParameter("alt"));
+        assertTrue(r.getPath().contains("x=a%20b"), r.getPath());
+        assertNull(r.getHeader("x-goog-api-key"));
+    }
+
+    @Test
+    void azureApiKeySlotIsUsed() throws Exception {
+        RecordedRequest r = send(post("/azure-openai/openai/deployments/d1/chat/completions?api-version=2024-10-21")
+                .header("api-key", token));
+        assertEquals(AZURE_KEY, r.getHeader("api-key"));
+        assertEquals("2024-10-21", r.getRequestUrl().queryParameter("api-version"));
+    }
+
+    @Test
+    void queryTokenForBearerProviderIsRemovedFromQuery() throws Exception {
+        RecordedRequest r = send(post("/openai/v1/chat/completions?key=" + token + "&stream=false"));
+        assertEquals("/v1/chat/completions?stream=false", r.getPath());
+        assertEquals("Bearer " + OPENAI_KEY, r.getHeader("Authorization"));
+    }
+
+    @Test
+    void everySlotIsStrippedWhicheverHeldTheToken() throws Exception {
+        RecordedRequest r = send(post("/openai/v1/chat/completions").header("Authorization", "Bearer " + token)
+                .header("x-api-key", "other-1").header("x-goog-api-key", "other-2").header("api-key", "other-3")
+                .header("X-Partial-Key-Id", "pk_1").header("X-Partial-Key", "part"));
+        assertEquals("Bearer " + OPENAI_KEY, r.getHeader("Authorization"));
+        assertNull(r.getHeader("x-api-key"));
+        assertNull(r.getHeader("x-goog-api-key"));
+        assertNull(r.getHeader("api-key"));
+        assertNull(r.getHeader("X-Partial-Key-Id"));
+        assertNull(r.getHeader("X-Partial-Key"));
+    }
+
+    @Test
+    void upstreamErrorStatusIsRelayedUnchanged() throws Exception {
+        upstream.enqueue(new MockResponse().setResponseCode(429).addHeader("Retry-After", "7")
+                .addHeader("Content-Type", "application/json")
+                .setBody("{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}"));
+        HttpResponse<String> response = http.send(post("/openai/v1/chat/completions")
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(429, response.statusCode());
+        assertEquals("7", response.headers().firstValue("retry-after").orElseThrow());
+        assertEquals("{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\"}}", response.body());
+        upstream.takeRequest(5, TimeUnit.SECONDS);
+    }
+}
