@@ -6,21 +6,108 @@ import io.netty.buffer.ByteBuf;
  * Reads model and token counts out of a response body as it streams past, without holding the
  * body: JSON bodies (OpenAI, Anthropic, Gemini shapes) and SSE streams (each provider's events).
  * One instance per response, used on that response's event loop only.
+ *
+ * <p>Memory is bounded whatever the body size: an extractor holds fixed buffers of about 9 KiB
+ * ({@link #retainedBytes()}), and Jackson's per-token state is bounded by clipping strings to
+ * {@value JsonStringClipper#MAX_STRING_BYTES} bytes and by its read constraints (depth 256,
+ * numbers of 1000 digits). {@link #RETAINED_BYTES_CAP} is the documented ceiling for all of it.
+ *
+ * <p>Embeddings report only input tokens; their output count is 0.
  */
 public final class UsageExtractor {
+    /** The most one extractor may hold, parser state included; tests hold us to it. */
+    static final int RETAINED_BYTES_CAP = 64 * 1024;
+
+    private static final int COPY_BYTES = 4096;
+
+    /** Keeps no state, so every response with an unmetered content type shares it. */
+    private static final UsageExtractor NO_OP = new UsageExtractor(null, null, null);
+
+    private final UsageFields fields;
+    private final JsonUsageScanner json;
+    private final SseEventReader sse;
+    private byte[] copy; // for direct and composite buffers; allocated on first use
+
+    private UsageExtractor(UsageFields fields, JsonUsageScanner json, SseEventReader sse) {
+        this.fields = fields;
+        this.json = json;
+        this.sse = sse;
+    }
 
     /** The extractor for a response's Content-Type (application/json, text/event-stream, else a no-op). */
     public static UsageExtractor forContentType(String contentType) {
-        throw new UnsupportedOperationException("TODO helper B");
+        if (contentType == null) {
+            return NO_OP;
+        }
+        int end = contentType.indexOf(';');
+        if (end < 0) {
+            end = contentType.length();
+        }
+        int start = 0;
+        while (start < end && contentType.charAt(start) <= ' ') {
+            start++;
+        }
+        while (end > start && contentType.charAt(end - 1) <= ' ') {
+            end--;
+        }
+        if (isMediaType(contentType, start, end, "text/event-stream")) {
+            UsageFields fields = new UsageFields();
+            JsonUsageScanner scanner = new JsonUsageScanner(fields, false);
+            return new UsageExtractor(fields, scanner, new SseEventReader(scanner));
+        }
+        if (isMediaType(contentType, start, end, "application/json")
+                || (contentType.regionMatches(true, start, "application/", 0, 12)
+                        && contentType.regionMatches(true, end - 5, "+json", 0, 5))) {
+            UsageFields fields = new UsageFields();
+            return new UsageExtractor(fields, new JsonUsageScanner(fields, true), null);
+        }
+        return NO_OP;
     }
 
     /** Looks at the readable bytes; never changes the buffer's indices or reference count. */
     public void onContent(ByteBuf content) {
-        throw new UnsupportedOperationException("TODO helper B");
+        if (json == null || (sse == null && json.stopped())) {
+            return;
+        }
+        int index = content.readerIndex();
+        final int end = content.writerIndex();
+        if (content.hasArray()) {
+            accept(content.array(), content.arrayOffset() + index, end - index);
+            return;
+        }
+        if (copy == null) {
+            copy = new byte[COPY_BYTES];
+        }
+        while (index < end) {
+            int n = Math.min(end - index, COPY_BYTES);
+            content.getBytes(index, copy, 0, n);
+            accept(copy, 0, n);
+            index += n;
+        }
     }
 
     /** What was found so far (call after the last content). */
     public TokenUsage result() {
-        throw new UnsupportedOperationException("TODO helper B");
+        return fields == null ? TokenUsage.NONE : fields.toTokenUsage();
+    }
+
+    /** Bytes held in this extractor's own buffers; constant once the first chunk has been seen. */
+    int retainedBytes() {
+        if (json == null) {
+            return 0;
+        }
+        return (copy == null ? 0 : copy.length) + json.retainedBytes() + (sse == null ? 0 : sse.retainedBytes());
+    }
+
+    private void accept(byte[] bytes, int offset, int length) {
+        if (sse != null) {
+            sse.accept(bytes, offset, offset + length);
+        } else {
+            json.feed(bytes, offset, length);
+        }
+    }
+
+    private static boolean isMediaType(String contentType, int start, int end, String mediaType) {
+        return end - start == mediaType.length() && contentType.regionMatches(true, start, mediaType, 0, end - start);
     }
 }

@@ -1,15 +1,55 @@
 package dev.keyswap.usage;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Usage records go to a bounded queue (record() never blocks an event loop) and one writer
  * thread drains it in batches into the sink (a JDBC insert in one transaction). A full queue
  * drops the record and counts it; the count is exported in /metrics.
+ *
+ * <p>{@link #flush()} and {@link #close()} put markers in the queue behind every record already
+ * accepted; because the queue is FIFO and has one consumer, a marker reached means everything
+ * before it has been handed to the sink. A sink that throws loses that batch (counted in {@link
+ * #failedCount()}); the writer carries on with the next.
  */
 public final class UsageLog implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(UsageLog.class);
+
+    /** How long close() waits for the writer to finish what is queued before giving up on it. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final Object STOP = new Object();
+
+    private final Consumer<List<UsageRecord>> sink;
+    private final int maxBatch;
+    private final long flushIntervalNanos;
+    private final ArrayBlockingQueue<Object> queue;
+    private final Thread writer;
+
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+
+    /**
+     * Callers between their check of {@link #closed} and their offer. close() waits for this to
+     * reach zero before queueing STOP, so no record can be accepted behind STOP and then lost.
+     */
+    private final AtomicInteger enqueueing = new AtomicInteger();
+    private volatile boolean closed;
+    private final AtomicBoolean closeStarted = new AtomicBoolean();
 
     /**
      * @param sink          writes one batch; called only from the writer thread
@@ -18,30 +58,218 @@ public final class UsageLog implements AutoCloseable {
      * @param flushInterval longest a record waits before its batch is written
      */
     public UsageLog(Consumer<List<UsageRecord>> sink, int capacity, int maxBatch, Duration flushInterval) {
-        throw new UnsupportedOperationException("TODO helper B");
+        this.sink = Objects.requireNonNull(sink, "sink");
+        if (capacity < 1 || maxBatch < 1) {
+            throw new IllegalArgumentException("capacity and maxBatch must be positive");
+        }
+        if (flushInterval.isNegative() || flushInterval.isZero()) {
+            throw new IllegalArgumentException("flushInterval must be positive");
+        }
+        this.maxBatch = maxBatch;
+        this.flushIntervalNanos = flushInterval.toNanos();
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.writer = new Thread(this::runWriter, "keyswap-usage-writer");
+        writer.setDaemon(true); // close() drains on shutdown; a forgotten log must not keep the JVM up
+        writer.start();
     }
 
     /** Non-blocking. False (and counted as dropped) when the queue is full or the log is closed. */
     public boolean record(UsageRecord record) {
-        throw new UnsupportedOperationException("TODO helper B");
+        Objects.requireNonNull(record, "record");
+        enqueueing.incrementAndGet();
+        try {
+            if (!closed && queue.offer(record)) {
+                return true;
+            }
+        } finally {
+            enqueueing.decrementAndGet();
+        }
+        dropped.incrementAndGet();
+        return false;
     }
 
     public long droppedCount() {
-        throw new UnsupportedOperationException("TODO helper B");
+        return dropped.get();
     }
 
+    /** Records the sink accepted without throwing. */
     public long writtenCount() {
-        throw new UnsupportedOperationException("TODO helper B");
+        return written.get();
+    }
+
+    /** Records lost because the sink threw while writing their batch. */
+    public long failedCount() {
+        return failed.get();
     }
 
     /** Blocks until every record accepted so far has been handed to the sink (or failed). */
     public void flush() {
-        throw new UnsupportedOperationException("TODO helper B");
+        if (Thread.currentThread() == writer) {
+            return; // a sink calling flush() would wait on itself; its own batch is being written
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        boolean queued = false;
+        enqueueing.incrementAndGet();
+        try {
+            if (!closed) {
+                putUninterruptibly(done); // may wait for room: flush is allowed to block
+                queued = true;
+            }
+        } finally {
+            enqueueing.decrementAndGet();
+        }
+        if (queued) {
+            awaitWriter(done);
+        } else {
+            joinWriter(); // closing: the writer drains everything before it exits
+        }
     }
 
-    /** Stops accepting, writes what is queued, stops the writer thread. */
+    /** Stops accepting, writes what is queued, stops the writer thread. Idempotent. */
     @Override
     public void close() {
-        throw new UnsupportedOperationException("TODO helper B");
+        if (!closeStarted.compareAndSet(false, true)) {
+            joinWriter();
+            return;
+        }
+        closed = true;
+        while (enqueueing.get() != 0) {
+            LockSupport.parkNanos(10_000); // an offer in progress takes nanoseconds
+        }
+        putUninterruptibly(STOP);
+        joinWriter();
+        if (writer.isAlive()) {
+            log.warn("Usage writer did not finish within {}; {} records still queued", CLOSE_TIMEOUT, queue.size());
+        }
+    }
+
+    private void runWriter() {
+        List<UsageRecord> batch = new ArrayList<>(maxBatch);
+        while (true) {
+            Object item = takeUninterruptibly();
+            long deadline = System.nanoTime() + flushIntervalNanos;
+            while (true) {
+                if (item == STOP) {
+                    write(batch);
+                    return;
+                }
+                if (item instanceof CountDownLatch marker) {
+                    write(batch);
+                    marker.countDown();
+                } else {
+                    batch.add((UsageRecord) item);
+                    if (batch.size() >= maxBatch) {
+                        write(batch);
+                    }
+                }
+                if (batch.isEmpty()) {
+                    break; // next record starts a new batch and a new deadline
+                }
+                long wait = deadline - System.nanoTime();
+                item = wait > 0 ? pollUninterruptibly(wait) : null;
+                if (item == null) {
+                    write(batch);
+                    break;
+                }
+            }
+        }
+    }
+
+    private void write(List<UsageRecord> batch) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        int size = batch.size();
+        try {
+            sink.accept(List.copyOf(batch));
+            written.addAndGet(size);
+        } catch (Exception e) {
+            failed.addAndGet(size);
+            // Request ids only: records carry actors, paths and token ids that do not belong in logs.
+            log.warn("Usage sink failed; {} records lost (request ids {} .. {})",
+                    size, batch.get(0).requestId(), batch.get(size - 1).requestId(), e);
+        } finally {
+            batch.clear();
+        }
+    }
+
+    // The writer ignores interrupts: only STOP ends it, so nothing accepted is ever abandoned.
+    private Object takeUninterruptibly() {
+        while (true) {
+            try {
+                return queue.take();
+            } catch (InterruptedException ignored) {
+                // keep draining
+            }
+        }
+    }
+
+    private Object pollUninterruptibly(long nanos) {
+        try {
+            return queue.poll(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException ignored) {
+            return queue.poll();
+        }
+    }
+
+    private void putUninterruptibly(Object item) {
+        boolean interrupted = false;
+        try {
+            while (writer.isAlive()) {
+                try {
+                    if (queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Waits for a flush marker, or for the writer to die (a sink that threw an Error). */
+    private void awaitWriter(CountDownLatch done) {
+        boolean interrupted = false;
+        try {
+            while (writer.isAlive()) {
+                try {
+                    if (done.await(100, TimeUnit.MILLISECONDS)) {
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void joinWriter() {
+        if (Thread.currentThread() == writer) {
+            return; // a sink calling close() must not wait for itself
+        }
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + CLOSE_TIMEOUT.toNanos();
+        try {
+            long left;
+            while (writer.isAlive() && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    writer.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

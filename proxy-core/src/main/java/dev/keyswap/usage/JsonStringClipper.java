@@ -1,0 +1,98 @@
+package dev.keyswap.usage;
+
+/**
+ * Passes JSON bytes through unchanged except that every string token (values and names alike) is
+ * cut after {@link #MAX_STRING_BYTES} bytes, keeping its closing quote.
+ *
+ * <p>Why: Jackson's parser must hold a whole string token before it can return it, so one huge
+ * string (a long completion, a base64 image, an embedding encoded as text) would otherwise be
+ * buffered in full. Nothing we extract is longer than a model name, so we keep the start of each
+ * string and drop the rest before Jackson sees it. The cut is made only between characters and
+ * never inside an escape sequence, so what Jackson gets is still valid JSON and valid UTF-8.
+ */
+final class JsonStringClipper {
+    static final int MAX_STRING_BYTES = 1024;
+
+    private static final int OUTSIDE = 0;
+    private static final int IN_STRING = 1;
+    private static final int ESCAPE = 2;
+    private static final int UNICODE_ESCAPE = 3;
+    private static final int DROPPING = 4;
+    private static final int DROPPING_ESCAPE = 5;
+
+    private int state = OUTSIDE;
+    private int kept;
+    private int hexDigitsLeft;
+
+    void reset() {
+        state = OUTSIDE;
+        kept = 0;
+        hexDigitsLeft = 0;
+    }
+
+    /**
+     * Copies {@code src[from, to)} to the start of {@code dst}, dropping clipped bytes. Output is
+     * never longer than input, so {@code dst} needs room for {@code to - from} bytes.
+     *
+     * @return the number of bytes written
+     */
+    int clip(byte[] src, int from, int to, byte[] dst) {
+        int out = 0;
+        for (int i = from; i < to; i++) {
+            byte b = src[i];
+            switch (state) {
+                case OUTSIDE:
+                    dst[out++] = b;
+                    if (b == '"') {
+                        state = IN_STRING;
+                        kept = 0;
+                    }
+                    break;
+                case IN_STRING:
+                    if (b == '"') {
+                        dst[out++] = b;
+                        state = OUTSIDE;
+                    } else if (kept >= MAX_STRING_BYTES && (b & 0xC0) != 0x80) {
+                        // b starts a character (not a UTF-8 continuation byte): safe place to cut.
+                        state = b == '\\' ? DROPPING_ESCAPE : DROPPING;
+                    } else {
+                        dst[out++] = b;
+                        kept++;
+                        if (b == '\\') {
+                            state = ESCAPE;
+                        }
+                    }
+                    break;
+                case ESCAPE:
+                    dst[out++] = b;
+                    kept++;
+                    if (b == 'u') {
+                        hexDigitsLeft = 4;
+                        state = UNICODE_ESCAPE;
+                    } else {
+                        state = IN_STRING;
+                    }
+                    break;
+                case UNICODE_ESCAPE:
+                    dst[out++] = b;
+                    kept++;
+                    if (--hexDigitsLeft == 0) {
+                        state = IN_STRING;
+                    }
+                    break;
+                case DROPPING:
+                    if (b == '"') {
+                        dst[out++] = b;
+                        state = OUTSIDE;
+                    } else if (b == '\\') {
+                        state = DROPPING_ESCAPE;
+                    }
+                    break;
+                default: // DROPPING_ESCAPE: the escaped byte cannot end the string
+                    state = DROPPING;
+                    break;
+            }
+        }
+        return out;
+    }
+}
