@@ -166,8 +166,14 @@ final class Exchange implements UpstreamListener {
         } else if (upstream.isWritable()) {
             ctx.read();
         } else {
-            upstream.flush();
+            // Paused before the flush: a flush that drains the buffer fires the writability
+            // change synchronously, and it must find us paused or the resume is lost.
             clientReadPaused = true;
+            upstream.flush();
+            if (clientReadPaused && upstream.isWritable()) {
+                clientReadPaused = false;
+                ctx.read();
+            }
         }
     }
 
