@@ -8,7 +8,8 @@ package dev.keyswap.usage;
  * string (a long completion, a base64 image, an embedding encoded as text) would otherwise be
  * buffered in full. Nothing we extract is longer than a model name, so we keep the start of each
  * string and drop the rest before Jackson sees it. The cut is made only between characters and
- * never inside an escape sequence, so what Jackson gets is still valid JSON and valid UTF-8.
+ * never inside an escape sequence or between the two escapes of a surrogate pair (an emoji
+ * written as two backslash-u escapes), so what Jackson gets is still valid JSON and valid UTF-8.
  */
 final class JsonStringClipper {
     static final int MAX_STRING_BYTES = 1024;
@@ -23,11 +24,16 @@ final class JsonStringClipper {
     private int state = OUTSIDE;
     private int kept;
     private int hexDigitsLeft;
+    private int escapedChar;
+    /** Just passed a high-surrogate escape: Jackson rejects one cut off from its low half. */
+    private boolean awaitingLowSurrogate;
 
     void reset() {
         state = OUTSIDE;
         kept = 0;
         hexDigitsLeft = 0;
+        escapedChar = 0;
+        awaitingLowSurrogate = false;
     }
 
     /**
@@ -52,7 +58,8 @@ final class JsonStringClipper {
                     if (b == '"') {
                         dst[out++] = b;
                         state = OUTSIDE;
-                    } else if (kept >= MAX_STRING_BYTES && (b & 0xC0) != 0x80) {
+                        awaitingLowSurrogate = false;
+                    } else if (kept >= MAX_STRING_BYTES && (b & 0xC0) != 0x80 && !awaitingLowSurrogate) {
                         // b starts a character (not a UTF-8 continuation byte): safe place to cut.
                         state = b == '\\' ? DROPPING_ESCAPE : DROPPING;
                     } else {
@@ -60,6 +67,8 @@ final class JsonStringClipper {
                         kept++;
                         if (b == '\\') {
                             state = ESCAPE;
+                        } else {
+                            awaitingLowSurrogate = false;
                         }
                     }
                     break;
@@ -68,15 +77,19 @@ final class JsonStringClipper {
                     kept++;
                     if (b == 'u') {
                         hexDigitsLeft = 4;
+                        escapedChar = 0;
                         state = UNICODE_ESCAPE;
                     } else {
+                        awaitingLowSurrogate = false;
                         state = IN_STRING;
                     }
                     break;
                 case UNICODE_ESCAPE:
                     dst[out++] = b;
                     kept++;
+                    escapedChar = (escapedChar << 4) | Character.digit(b, 16);
                     if (--hexDigitsLeft == 0) {
+                        awaitingLowSurrogate = Character.isHighSurrogate((char) escapedChar);
                         state = IN_STRING;
                     }
                     break;

@@ -36,13 +36,20 @@ import java.io.IOException;
  * <p>Cached-token breakdowns (Anthropic {@code cache_*_input_tokens}, OpenAI {@code *_details}) are
  * not added in: they are priced differently and the price table has one input price.
  *
- * <p>Malformed input stops extraction until the next {@link #reset()}; whatever was found before
- * it is kept. Memory is bounded: strings reach Jackson clipped by {@link JsonStringClipper}, and
+ * <p>The end of the first JSON value, or malformed input, stops extraction until the next {@link
+ * #reset()}; whatever was found before it is kept. Memory is bounded: strings reach Jackson clipped by {@link JsonStringClipper}, and
  * the constraints below make Jackson refuse (rather than buffer) anything longer or deeper.
  */
 final class JsonUsageScanner {
-    /** Largest slice handed to Jackson at once; the parser reads it in place, so it is reused. */
+    /** Largest slice handed to Jackson at once. */
     static final int FEED_BYTES = 4096;
+
+    /**
+     * Jackson reads fed bytes in place but is done with them once it asks for more (it copies
+     * any token it is in the middle of), so the slice buffer is per thread, not per response:
+     * thousands of idle streams on one event loop share one.
+     */
+    private static final ThreadLocal<byte[]> FEED = ThreadLocal.withInitial(() -> new byte[FEED_BYTES]);
 
     private static final int MAX_NESTING_DEPTH = 256;
 
@@ -79,7 +86,6 @@ final class JsonUsageScanner {
     private final UsageFields fields;
     private final boolean rootArrayHoldsDocuments;
     private final JsonStringClipper clipper = new JsonStringClipper();
-    private final byte[] feed = new byte[FEED_BYTES];
     private final byte[] roles = new byte[TRACKED_DEPTH + 1];
 
     private int phase = AWAITING_START;
@@ -135,18 +141,22 @@ final class JsonUsageScanner {
         if (phase == AWAITING_START) {
             from = skipToStart(src, from, end);
         }
+        byte[] feed = null;
         while (from < end && phase == PARSING) {
+            if (feed == null) {
+                feed = FEED.get();
+            }
             int slice = Math.min(end - from, FEED_BYTES);
             int written = clipper.clip(src, from, from + slice, feed);
             from += slice;
             if (written > 0) {
-                parse(written);
+                parse(feed, written);
             }
         }
     }
 
     int retainedBytes() {
-        return feed.length + roles.length;
+        return roles.length;
     }
 
     /**
@@ -176,12 +186,18 @@ final class JsonUsageScanner {
         return end;
     }
 
-    private void parse(int length) {
+    private void parse(byte[] feed, int length) {
         try {
             feeder.feedInput(feed, 0, length);
             JsonToken token;
             while ((token = parser.nextToken()) != null && token != JsonToken.NOT_AVAILABLE) {
                 onToken(token);
+                if (depth == 0) {
+                    // A body (RFC 8259) or an event's data is one value: the rest is not read, and
+                    // the parser's buffers go back to Jackson's pool now rather than at GC.
+                    stop();
+                    return;
+                }
             }
         } catch (IOException | RuntimeException malformed) {
             // Includes Jackson's constraint violations. Keep what was found; read no further.

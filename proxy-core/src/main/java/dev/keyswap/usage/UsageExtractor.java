@@ -7,10 +7,12 @@ import io.netty.buffer.ByteBuf;
  * body: JSON bodies (OpenAI, Anthropic, Gemini shapes) and SSE streams (each provider's events).
  * One instance per response, used on that response's event loop only.
  *
- * <p>Memory is bounded whatever the body size: an extractor holds fixed buffers of about 9 KiB
- * ({@link #retainedBytes()}), and Jackson's per-token state is bounded by clipping strings to
- * {@value JsonStringClipper#MAX_STRING_BYTES} bytes and by its read constraints (depth 256,
- * numbers of 1000 digits). {@link #RETAINED_BYTES_CAP} is the documented ceiling for all of it.
+ * <p>Memory is bounded whatever the body size. An extractor's own buffers are under 100 bytes
+ * ({@link #retainedBytes()}); the 8 KiB of copy and parse scratch is per thread, shared by every
+ * response on an event loop. While inside a JSON value it also holds one Jackson parser, whose
+ * state is bounded by clipping strings to {@value JsonStringClipper#MAX_STRING_BYTES} bytes and
+ * by read constraints (depth 256, numbers of 1000 digits), a few KiB; between SSE events it holds
+ * none. {@link #RETAINED_BYTES_CAP} is the documented ceiling for all of it.
  *
  * <p>Embeddings report only input tokens; their output count is 0.
  */
@@ -20,13 +22,15 @@ public final class UsageExtractor {
 
     private static final int COPY_BYTES = 4096;
 
+    /** Copies of direct and composite buffers; per thread because an extractor never re-enters. */
+    private static final ThreadLocal<byte[]> COPY = ThreadLocal.withInitial(() -> new byte[COPY_BYTES]);
+
     /** Keeps no state, so every response with an unmetered content type shares it. */
     private static final UsageExtractor NO_OP = new UsageExtractor(null, null, null);
 
     private final UsageFields fields;
     private final JsonUsageScanner json;
     private final SseEventReader sse;
-    private byte[] copy; // for direct and composite buffers; allocated on first use
 
     private UsageExtractor(UsageFields fields, JsonUsageScanner json, SseEventReader sse) {
         this.fields = fields;
@@ -75,9 +79,7 @@ public final class UsageExtractor {
             accept(content.array(), content.arrayOffset() + index, end - index);
             return;
         }
-        if (copy == null) {
-            copy = new byte[COPY_BYTES];
-        }
+        byte[] copy = COPY.get();
         while (index < end) {
             int n = Math.min(end - index, COPY_BYTES);
             content.getBytes(index, copy, 0, n);
@@ -91,12 +93,12 @@ public final class UsageExtractor {
         return fields == null ? TokenUsage.NONE : fields.toTokenUsage();
     }
 
-    /** Bytes held in this extractor's own buffers; constant once the first chunk has been seen. */
+    /** Bytes held in this extractor's own buffers, which never grow. */
     int retainedBytes() {
         if (json == null) {
             return 0;
         }
-        return (copy == null ? 0 : copy.length) + json.retainedBytes() + (sse == null ? 0 : sse.retainedBytes());
+        return json.retainedBytes() + (sse == null ? 0 : sse.retainedBytes());
     }
 
     private void accept(byte[] bytes, int offset, int length) {

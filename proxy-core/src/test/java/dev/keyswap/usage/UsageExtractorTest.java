@@ -124,6 +124,12 @@ class UsageExtractorTest {
     }
 
     @Test
+    void onlyTheFirstJsonValueOfABodyCounts() {
+        String body = OPENAI_CHAT_JSON + "{\"model\":\"trailing\",\"usage\":{\"prompt_tokens\":1}}";
+        assertEquals(new TokenUsage("gpt-4o-2024-08-06", 19L, 10L), extract(JSON, bytes(body), 3, false));
+    }
+
+    @Test
     void malformedSseEventIsSkippedAndLaterEventsStillCount() {
         String body = """
                 data: {"model":"gpt-4o-mini","usage":{"prompt_tokens":1,]]]
@@ -221,7 +227,8 @@ class UsageExtractorTest {
         String content = "x".repeat(900);
         byte[] event = bytes("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\","
                 + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content + "\"}}],\"usage\":null}\n\n");
-        // Every 50 MB an event whose one data line is 8 MB long: neither a line nor an event is held.
+        // Every 50 MB an event whose one data line is 8 MB long, usage after the long string:
+        // neither a line, an event nor a string is held.
         byte[] longLinePiece = bytes("y".repeat(64 * 1024));
         ByteBuf chunk = Unpooled.directBuffer(64 * 1024);
         long sent = 0;
@@ -250,7 +257,9 @@ class UsageExtractorTest {
                         extractor.onContent(chunk);
                         sent += longLinePiece.length;
                     }
-                    feedString(extractor, "\"}}]}\n\n");
+                    feedString(extractor, "\"}}],\"usage\":{\"prompt_tokens\":" + sent + ",\"completion_tokens\":1}}\n\n");
+                    // Read to its end: Jackson (limited to 2 KiB strings here) never held the line.
+                    assertEquals(sent, extractor.result().inputTokens());
                 }
                 assertEquals(retainedAfterFirstChunk, extractor.retainedBytes());
             }
