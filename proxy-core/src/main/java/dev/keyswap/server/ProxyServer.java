@@ -5,6 +5,7 @@ import dev.keyswap.pipeline.AuthHandler;
 import dev.keyswap.pipeline.CorsHandler;
 import dev.keyswap.pipeline.CredentialHandler;
 import dev.keyswap.pipeline.RateLimitHandler;
+import dev.keyswap.pipeline.ReadDemandHandler;
 import dev.keyswap.pipeline.RelayHandler;
 import dev.keyswap.pipeline.RelayMetrics;
 import dev.keyswap.pipeline.RequestGuard;
@@ -109,6 +110,7 @@ public final class ProxyServer implements AutoCloseable {
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(65536)));
         p.addLast("flow", new FlowControlHandler());
+        p.addLast("demand", new ReadDemandHandler());
         p.addLast("guard", new RequestGuard(settings.maxBodyBytes()));
         p.addLast("cors", new CorsHandler(settings.corsAllowedOrigins()));
         p.addLast("service", new ServiceEndpoints(() -> draining, this::metricsText));

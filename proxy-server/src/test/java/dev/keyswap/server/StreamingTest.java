@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Bodies stream both ways: events arrive as sent, huge bodies pass in bounded memory. */
 class StreamingTest {
-    static final long SIZE = 200L * 1024 * 1024;
+    static final long SIZE = Long.getLong("keyswap.test.streamBytes", 200L * 1024 * 1024);
     @TempDir
     Path dir;
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
