@@ -47,12 +47,15 @@ public final class CorsHandler extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof HttpResponse response && currentOrigin != null
                 && response.status().code() >= 200) {
-            HttpHeaders h = response.headers();
-            h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, currentOrigin);
-            h.add(HttpHeaderNames.VARY, HttpHeaderNames.ORIGIN);
-            h.set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);
+            allowOrigin(response.headers());
         }
         ctx.write(msg, promise);
+    }
+
+    private void allowOrigin(HttpHeaders h) {
+        h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, currentOrigin);
+        h.add(HttpHeaderNames.VARY, "Origin");
+        h.set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);
     }
 
     private static boolean isPreflight(InboundRequest request) {
@@ -74,7 +77,8 @@ public final class CorsHandler extends ChannelDuplexHandler {
             h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, requested);
         }
         h.set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, "600");
-        // ACAO and Vary are added by write() on the way out, as for every response.
+        // Written from this handler's own context, so write() above does not see it.
+        allowOrigin(h);
         Responses.answer(ctx, request, response);
     }
 }
