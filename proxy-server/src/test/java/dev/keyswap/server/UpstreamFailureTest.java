@@ -1,0 +1,195 @@
+package dev.keyswap.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import io.netty.channel.ChannelHandler;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Upstream failures become 502/504 in SPEC's shape; a vanished client closes the upstream side. */
+class UpstreamFailureTest {
+    @TempDir
+    Path dir;
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    private TestKeyswap keyswap(String baseUrl) {
+        return TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", baseUrl),
+                TestKeyswap.map("openai", "sk-test-failures")) + """
+                upstream:
+                  connect_timeout: 1s
+                  response_header_timeout: 500ms
+                """);
+    }
+
+    private java.net.http.HttpResponse<String> call(TestKeyswap keyswap) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/chat/completions"))
+                .header("Authorization", "Bearer " + keyswap.token())
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), BodyHandlers.ofString());
+    }
+
+    private static void assertError(java.net.http.HttpResponse<String> r, int status, String code) {
+        assertEquals(status, r.statusCode(), r.body());
+        assertTrue(r.body().startsWith("{\"error\":{\"type\":\"upstream_error\",\"code\":\"" + code + "\""), r.body());
+        assertTrue(r.body().contains("\"request_id\":\"" + r.headers().firstValue("x-request-id").orElseThrow() + "\""));
+    }
+
+    private static NettyUpstream upstream(Supplier<ChannelHandler> handler) throws InterruptedException {
+        return new NettyUpstream(handler);
+    }
+
+    @Test
+    void refusedConnectionIs502() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        try (TestKeyswap keyswap = keyswap("http://127.0.0.1:" + closedPort)) {
+            assertError(call(keyswap), 502, "upstream_unreachable");
+        }
+    }
+
+    @Test
+    void resetBeforeAnswerIs502() throws Exception {
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            assertError(call(keyswap), 502, "upstream_reset");
+        }
+    }
+
+    @Test
+    void silentUpstreamIs504AfterTheResponseHeaderTimeout() throws Exception {
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            long start = System.nanoTime();
+            assertError(call(keyswap), 504, "upstream_timeout");
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms >= 450 && ms < 5000, "answered after " + ms + " ms");
+        }
+    }
+
+    @Test
+    void malformedUpstreamResponseIs502() throws Exception {
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    // Raw bytes around the codec: not HTTP at all.
+                    ctx.pipeline().firstContext().writeAndFlush(Unpooled.copiedBuffer("SMTP ready\r\n\r\n", StandardCharsets.US_ASCII));
+                }
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            assertError(call(keyswap), 502, "upstream_bad_response");
+        }
+    }
+
+    @Test
+    void clientVanishingMidStreamClosesTheUpstreamConnection() throws Exception {
+        CountDownLatch upstreamClosed = new CountDownLatch(1);
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                    head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+                            .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                    ctx.write(head);
+                    ctx.writeAndFlush(StreamingTest.event("data: {\"n\":1}\n\n"));
+                    // ... and never finishes.
+                }
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                upstreamClosed.countDown();
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            var response = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + keyswap.token())
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"stream\":true}")).build(), BodyHandlers.ofInputStream());
+            try (InputStream body = response.body()) {
+                byte[] first = new byte[16];
+                assertTrue(body.read(first) > 0);
+            }
+            // Closing the stream early makes the JDK client drop the connection.
+            assertTrue(upstreamClosed.await(5, TimeUnit.SECONDS), "Keyswap must close the upstream when the client goes");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (keyswap.keyswap.proxy().relayMetrics().active() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().active());
+            assertEquals(1, keyswap.keyswap.proxy().relayMetrics().clientAborts());
+        }
+    }
+
+    @Test
+    void bodilessRequestIsRetriedWhenAPooledConnectionDiesUnderIt() throws Exception {
+        // Serves one request per connection while claiming keep-alive; a second request on the
+        // same connection is met with a close, as when an upstream's idle timeout races a send.
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            private int served;
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean head = msg instanceof io.netty.handler.codec.http.HttpRequest;
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (head && served > 0) {
+                    ctx.close();
+                    return;
+                }
+                if (last && ctx.channel().isActive()) {
+                    served++;
+                    var r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                            Unpooled.copiedBuffer("{}", StandardCharsets.US_ASCII));
+                    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
+                    ctx.writeAndFlush(r);
+                }
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            String token = keyswap.token();
+            for (int i = 0; i < 5; i++) {
+                var r = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/models"))
+                        .header("Authorization", "Bearer " + token).build(), BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), "request " + i + ": " + r.body());
+            }
+            assertEquals(4, keyswap.keyswap.proxy().relayMetrics().retries());
+            assertEquals(5, keyswap.keyswap.proxy().upstreamMetrics().connections());
+        }
+    }
+}
