@@ -28,6 +28,11 @@ final class NettyUpstream implements AutoCloseable {
     final AtomicInteger connections = new AtomicInteger();
 
     NettyUpstream(Supplier<ChannelHandler> handler) throws InterruptedException {
+        this(handler, null);
+    }
+
+    /** @param tls when not null, each connection starts with this handler (e.g. an SniHandler) */
+    NettyUpstream(Supplier<ChannelHandler> handler, Supplier<ChannelHandler> tls) throws InterruptedException {
         server = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -36,6 +41,9 @@ final class NettyUpstream implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.incrementAndGet();
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.get());
+                        }
                         ch.pipeline().addLast(new HttpServerCodec(), handler.get());
                     }
                 })
