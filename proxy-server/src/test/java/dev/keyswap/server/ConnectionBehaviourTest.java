@@ -41,6 +41,8 @@ class ConnectionBehaviourTest {
                 TestKeyswap.map("openai", "sk-test-conn")) + """
                 cors:
                   allowed_origins: [https://app.example]
+                server:
+                  client_idle_timeout: 1s
                 """);
         token = keyswap.token();
     }
@@ -80,6 +82,18 @@ class ConnectionBehaviourTest {
             assertEquals(401, client.read().status());
             client.send(get("/openai/v1/models", ""));
             assertEquals(200, client.read().status());
+        }
+    }
+
+    @Test
+    void idleKeepAliveConnectionIsClosedAfterTheClientIdleTimeout() throws Exception {
+        try (RawHttp client = new RawHttp(keyswap.port())) {
+            client.send(get("/openai/v1/models", ""));
+            assertEquals(200, client.read().status());
+            long start = System.nanoTime();
+            assertTrue(client.closedByServer());
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms >= 800 && ms < 5000, "closed after " + ms + " ms");
         }
     }
 

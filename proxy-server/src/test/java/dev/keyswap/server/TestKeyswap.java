@@ -1,5 +1,9 @@
 package dev.keyswap.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.keyswap.auth.ApiKey;
 import dev.keyswap.server.config.ConfigLoader;
 import dev.keyswap.server.config.Settings;
@@ -43,10 +47,10 @@ final class TestKeyswap implements AutoCloseable {
                   master_key_file: %s
                 usage:
                   flush_interval: 50ms
-                """.formatted(dir.resolve("keyswap.db"), dir.resolve("master.key")) + extraYaml;
+                """.formatted(dir.resolve("keyswap.db"), dir.resolve("master.key"));
         try {
             Path config = dir.resolve("keyswap.yaml");
-            Files.writeString(config, yaml);
+            Files.writeString(config, merge(yaml, extraYaml));
             Settings settings = ConfigLoader.load(config, true, Map.of("KEYSWAP_MASTER_KEY", MASTER_KEY));
             return new TestKeyswap(Keyswap.start(settings, Map.of("KEYSWAP_MASTER_KEY", MASTER_KEY)), dir);
         } catch (IOException e) {
@@ -54,6 +58,26 @@ final class TestKeyswap implements AutoCloseable {
         } catch (InterruptedException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Deep-merges two YAML documents, the second winning, so tests can add to any section. */
+    static String merge(String base, String extra) throws IOException {
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+        JsonNode into = yaml.readTree(base);
+        JsonNode from = yaml.readTree(extra.isBlank() ? "{}" : extra);
+        mergeInto((ObjectNode) into, from);
+        return yaml.writeValueAsString(into);
+    }
+
+    private static void mergeInto(ObjectNode into, JsonNode from) {
+        from.fields().forEachRemaining(e -> {
+            JsonNode existing = into.get(e.getKey());
+            if (existing instanceof ObjectNode o && e.getValue().isObject()) {
+                mergeInto(o, e.getValue());
+            } else {
+                into.set(e.getKey(), e.getValue());
+            }
+        });
     }
 
     /** YAML for providers pointing at local mocks: name → base URL, each with a server key. */
