@@ -59,6 +59,9 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
     static void rewrite(InboundRequest request, String credential, boolean inboundTls) {
         HttpHeaders h = request.head.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request.head);
+        if (request.webSocket) {
+            request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
+        }
         removeConnectionNominated(h);
         for (String name : HOP_BY_HOP) {
             h.remove(name);
@@ -76,6 +79,9 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
             h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         request.head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (request.webSocket) {
+            WebSocketHandshake.rewriteRequest(h, request.offeredSubprotocols);
+        }
 
         Provider p = request.provider;
         String query = QueryString.without(request.rawQuery, TokenExtractor.QUERY_KEY);

@@ -216,6 +216,15 @@ final class Exchange implements UpstreamListener {
             return;
         }
         int code = response.status().code();
+        if (code == 101) {
+            if (request.webSocket && requestEnded) {
+                onUpgraded(response);
+            } else {
+                relay.metrics.upstreamErrors.increment();
+                failBeforeResponse(ProxyError.badGateway("upstream_bad_response", "the upstream switched protocols unasked"));
+            }
+            return;
+        }
         if (code >= 100 && code < 200) {
             // Informational (we never forward Expect, but some servers send 100 anyway): dropped,
             // together with the empty content the decoder emits after it.
@@ -230,6 +239,32 @@ final class Exchange implements UpstreamListener {
         rewriteResponseHead(response);
         usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
         ctx.write(response, ctx.voidPromise());
+    }
+
+    /**
+     * The upstream accepted a WebSocket: the 101 goes to the client, and both connections leave
+     * HTTP for the splice. The upstream connection is never pooled again.
+     */
+    private void onUpgraded(HttpResponse response) {
+        cancelHeaderTimeout();
+        status = 101;
+        upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
+        HttpHeaders h = response.headers();
+        h.remove(HttpHeaderNames.SET_COOKIE).remove(HttpHeaderNames.KEEP_ALIVE).remove(HttpHeaderNames.TRANSFER_ENCODING)
+                .remove(HttpHeaderNames.CONTENT_LENGTH);
+        WebSocketHandshake.rewriteResponse(response, request.offeredSubprotocols);
+        h.set(Responses.REQUEST_ID, request.requestId);
+        h.set(Responses.PROXY_DURATION, formatMillis(upstreamMicros));
+        // A full response with no body: the codec writes the 101 and nothing after it.
+        FullHttpResponse switching = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+                Unpooled.EMPTY_BUFFER, h, io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        finished = true;
+        relay.metrics.active.decrement();
+        relay.metrics.webSockets.increment();
+        UpstreamConnector.detach(upstream);
+        relay.finished(this);
+        ctx.writeAndFlush(switching);
+        WebSocketSplice.start(relay, request, upstreamMicros, ctx, upstream, relay.metrics.webSockets::decrement);
     }
 
     private void onResponseContent(HttpContent content) {

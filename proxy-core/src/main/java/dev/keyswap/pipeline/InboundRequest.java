@@ -23,6 +23,8 @@ public final class InboundRequest {
     /** The client sent {@code Expect: 100-continue}; answered by Keyswap once the token is accepted. */
     final boolean expectContinue;
     final io.netty.handler.codec.http.HttpVersion clientVersion;
+    /** A WebSocket opening handshake (RFC 6455 §4.1): relayed, then spliced as raw bytes after 101. */
+    final boolean webSocket;
     /** Path without query, as received (already validated). */
     final String path;
     /** Raw query without '?', or null. */
@@ -33,6 +35,8 @@ public final class InboundRequest {
     String upstreamPath;
     ApiKey apiKey;
     TokenSlot tokenSlot;
+    /** Subprotocols the client offered on a WebSocket handshake, the secret one included. */
+    java.util.List<String> offeredSubprotocols = java.util.List.of();
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<String, String>> responseHeaders = new ArrayList<>(4);
 
@@ -40,6 +44,7 @@ public final class InboundRequest {
                    boolean keepAlive, boolean hasBody, String path, String rawQuery) {
         this.expectContinue = io.netty.handler.codec.http.HttpUtil.is100ContinueExpected(head);
         this.clientVersion = head.protocolVersion();
+        this.webSocket = WebSocketHandshake.isUpgrade(head);
         this.head = head;
         this.requestId = requestId;
         this.receivedNanos = receivedNanos;

@@ -10,6 +10,11 @@ public final class RelayMetrics {
     final LongAdder retries = new LongAdder();
     final LongAdder usageDropped = new LongAdder();
     final LongAdder active = new LongAdder();
+    final LongAdder webSockets = new LongAdder();
+
+    public long webSockets() {
+        return webSockets.sum();
+    }
 
     public long exchanges() {
         return exchanges.sum();

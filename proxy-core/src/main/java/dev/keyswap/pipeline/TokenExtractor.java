@@ -40,6 +40,12 @@ final class TokenExtractor {
                 f = new Found(TokenSlot.QUERY_KEY, key);
             }
         }
+        if (f == null) {
+            String token = WebSocketHandshake.tokenFromSubprotocols(headers);
+            if (token != null) {
+                f = new Found(TokenSlot.WEBSOCKET_SUBPROTOCOL, token);
+            }
+        }
         return f;
     }
 

@@ -1,0 +1,159 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.usage.UsageRecord;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.time.Instant;
+
+/**
+ * An upgraded WebSocket: after the upstream's 101 the HTTP codecs leave both pipelines and the
+ * two connections are spliced as raw bytes. Frames are never decoded and re-encoded, so frame
+ * sizes, fragmentation, extensions, pings and close codes pass exactly as sent.
+ *
+ * <p>Backpressure is the relay's rule: a side is read only while the other side is writable,
+ * and resumes on the other side's writability change. Either side closing closes the other once
+ * what it sent has been flushed; the usage record is written when both are gone.
+ */
+final class WebSocketSplice {
+    private final RelayHandler relay;
+    private final InboundRequest request;
+    private final long upstreamMicros;
+    private final Side client;
+    private final Side upstream;
+    private final Runnable onEnd;
+    private int closedSides;
+
+    private WebSocketSplice(RelayHandler relay, InboundRequest request, long upstreamMicros, Channel clientChannel,
+                            Channel upstreamChannel, Runnable onEnd) {
+        this.relay = relay;
+        this.request = request;
+        this.upstreamMicros = upstreamMicros;
+        this.onEnd = onEnd;
+        this.client = new Side(clientChannel);
+        this.upstream = new Side(upstreamChannel);
+        client.peer = upstream;
+        upstream.peer = client;
+    }
+
+    /**
+     * The client side's keep-alive idle timer goes with the HTTP handlers: the upstream side's idle
+     * timeout, which sees traffic in both directions, governs the socket.
+     *
+     * Replaces the HTTP handlers of both connections with the splice and starts reading. Bytes a
+     * codec had already buffered (frames sent right behind the handshake) flow into the splice as
+     * the codec is removed.
+     */
+    static void start(RelayHandler relay, InboundRequest request, long upstreamMicros, ChannelHandlerContext clientCtx,
+                      Channel upstreamChannel, Runnable onEnd) {
+        WebSocketSplice splice = new WebSocketSplice(relay, request, upstreamMicros, clientCtx.channel(), upstreamChannel, onEnd);
+        ChannelPipeline cp = clientCtx.pipeline();
+        for (String name : new String[] {"idle", "flow", "demand", "guard", "cors", "service", "route", "auth", "ratelimit", "keyswap", "tail"}) {
+            if (cp.get(name) != null) {
+                cp.remove(name);
+            }
+        }
+        cp.addAfter("codec", "splice", splice.client);
+        cp.remove("relay");
+        cp.remove("codec");
+        ChannelPipeline up = upstreamChannel.pipeline();
+        up.replace("upstream", "splice", splice.upstream);
+        up.remove("codec");
+        splice.client.channel.read();
+        splice.upstream.channel.read();
+    }
+
+    private void sideClosed() {
+        if (++closedSides == 2) {
+            long micros = (System.nanoTime() - request.receivedNanos) / 1000;
+            UsageRecord record = new UsageRecord(Instant.ofEpochMilli(request.receivedEpochMillis), request.requestId,
+                    request.apiKey.actorId(), request.apiKey.id(), request.provider.name(), null, "GET",
+                    request.provider.target().basePath() + request.upstreamPath, 101, micros, upstreamMicros,
+                    client.bytesRead, upstream.bytesRead, null, null, null, null);
+            if (!relay.usageLog.record(record)) {
+                relay.metrics.usageDropped.increment();
+            }
+            onEnd.run();
+        }
+    }
+
+    /** One connection's end of the splice. */
+    private final class Side extends ChannelInboundHandlerAdapter {
+        final Channel channel;
+        Side peer;
+        long bytesRead;
+        boolean readPaused;
+        boolean closed;
+
+        Side(Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf buf)) {
+                // The codec's empty last content of the handshake, already relayed.
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            bytesRead += buf.readableBytes();
+            if (peer.channel.isActive()) {
+                peer.channel.write(buf, peer.channel.voidPromise());
+            } else {
+                buf.release();
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            peer.channel.flush();
+            if (peer.channel.isWritable()) {
+                channel.read();
+            } else {
+                readPaused = true;
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (channel.isWritable() && peer.readPaused) {
+                peer.readPaused = false;
+                peer.channel.read();
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!closed) {
+                closed = true;
+                if (peer.channel.isActive()) {
+                    peer.channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                }
+                sideClosed();
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof IdleStateEvent) {
+                // No byte either way for the idle timeout: both ends go.
+                ctx.close();
+                peer.channel.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}
