@@ -1,5 +1,6 @@
 package dev.keyswap.pipeline;
 
+import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageRecord;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -28,6 +29,7 @@ final class WebSocketSplice {
     private final Side client;
     private final Side upstream;
     private final Runnable onEnd;
+    private final RealtimeUsageTap usageTap = new RealtimeUsageTap();
     private int closedSides;
 
     private WebSocketSplice(RelayHandler relay, InboundRequest request, long upstreamMicros, Channel clientChannel,
@@ -72,10 +74,11 @@ final class WebSocketSplice {
     private void sideClosed() {
         if (++closedSides == 2) {
             long micros = (System.nanoTime() - request.receivedNanos) / 1000;
+            TokenUsage reported = usageTap.result();
             UsageRecord record = new UsageRecord(Instant.ofEpochMilli(request.receivedEpochMillis), request.requestId,
                     request.apiKey.actorId(), request.apiKey.id(), request.provider.name(), null, "GET",
                     request.provider.target().basePath() + request.upstreamPath, 101, micros, upstreamMicros,
-                    client.bytesRead, upstream.bytesRead, null, null, null, null);
+                    client.bytesRead, upstream.bytesRead, reported.model(), reported.inputTokens(), reported.outputTokens(), null);
             if (!relay.usageLog.record(record)) {
                 relay.metrics.usageDropped.increment();
             }
@@ -103,6 +106,9 @@ final class WebSocketSplice {
                 return;
             }
             bytesRead += buf.readableBytes();
+            if (this == upstream) {
+                usageTap.onBytes(buf);
+            }
             if (peer.channel.isActive()) {
                 peer.channel.write(buf, peer.channel.voidPromise());
             } else {

@@ -273,13 +273,17 @@ class WebSocketTest {
     }
 
     @Test
-    void closedSocketLeavesAUsageRecordWithBytesEachWay() throws Exception {
+    void closedSocketLeavesAUsageRecordWithBytesEachWayAndRealtimeTokens() throws Exception {
         Events events = new Events();
         WebSocket ws = client.newWebSocket(new Request.Builder().url(wsUrl("/openai/v1/realtime"))
                 .header("Authorization", "Bearer " + token).build(), events);
         String requestId = events.opened.get(10, TimeUnit.SECONDS).header("x-request-id");
         ws.send("hello");
         assertEquals("hello", events.next());
+        ws.send("response-done");
+        events.next();
+        ws.send("response-done");
+        events.next();
         ws.close(1000, null);
         events.closing.get(10, TimeUnit.SECONDS);
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -292,5 +296,7 @@ class WebSocketTest {
         assertEquals(101, u.status());
         assertTrue(u.bytesIn() > 5 && u.bytesOut() > 5, u.toString());
         assertTrue(u.durationMicros() > 0);
+        assertEquals(60L, u.inputTokens(), "usage of both response.done events, summed");
+        assertEquals(24L, u.outputTokens());
     }
 }

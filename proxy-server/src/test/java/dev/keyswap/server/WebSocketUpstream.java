@@ -27,7 +27,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * A WebSocket upstream in the shape of OpenAI Realtime: echoes text, binary and continuation
  * frames as they come (fragmentation kept), and obeys a few text commands:
- * {@code close:CODE:REASON} closes with that code, {@code fragment} sends a three-frame message,
+ * {@code close:CODE:REASON} closes with that code, {@code response-done} sends a Realtime
+ * {@code response.done} event with usage, {@code fragment} sends a three-frame message,
  * {@code flood:BYTES} streams that many bytes in 64 KiB binary frames with backpressure.
  * Paths containing {@code refuse401} or {@code refuse429} are refused before the upgrade.
  */
@@ -116,6 +117,12 @@ final class WebSocketUpstream implements AutoCloseable {
                     String[] parts = t.split(":", 3);
                     text.release();
                     ctx.writeAndFlush(new CloseWebSocketFrame(Integer.parseInt(parts[1]), parts[2]));
+                    return;
+                }
+                if (t.equals("response-done")) {
+                    text.release();
+                    ctx.writeAndFlush(new TextWebSocketFrame("{\"type\":\"response.done\",\"event_id\":\"e1\",\"response\":{"
+                            + "\"id\":\"r1\",\"status\":\"completed\",\"usage\":{\"total_tokens\":42,\"input_tokens\":30,\"output_tokens\":12}}}"));
                     return;
                 }
                 if (t.equals("fragment")) {
