@@ -16,11 +16,6 @@ import io.netty.handler.codec.http.HttpVersion;
  * headers appended, exactly one framing header, the credential in the provider's slot.
  */
 public final class CredentialHandler extends ChannelInboundHandlerAdapter {
-    /** RFC 9110 §7.6.1 hop-by-hop fields, plus the legacy ones proxies still see. */
-    private static final String[] HOP_BY_HOP = {
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-        "proxy-authorization", "proxy-authenticate",
-    };
     /** Every place a client may put a Keyswap token or a split-key part: never forwarded. */
     private static final String[] TOKEN_SLOTS = {
         "authorization", TokenExtractor.X_API_KEY, TokenExtractor.X_GOOG_API_KEY, TokenExtractor.API_KEY,
@@ -62,10 +57,7 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         if (request.webSocket) {
             request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
         }
-        removeConnectionNominated(h);
-        for (String name : HOP_BY_HOP) {
-            h.remove(name);
-        }
+        HopByHop.strip(h);
         for (String name : TOKEN_SLOTS) {
             h.remove(name);
         }
@@ -96,17 +88,6 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         }
         String path = p.target().basePath() + request.upstreamPath;
         request.head.setUri(query == null ? path : path + "?" + query);
-    }
-
-    private static void removeConnectionNominated(HttpHeaders h) {
-        for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : value.split(",")) {
-                String n = name.trim();
-                if (!n.isEmpty()) {
-                    h.remove(n);
-                }
-            }
-        }
     }
 
     private static void append(HttpHeaders h, String name, String value) {

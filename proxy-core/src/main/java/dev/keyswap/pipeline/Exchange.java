@@ -4,7 +4,6 @@ import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamListener;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageExtractor;
-import dev.keyswap.usage.UsageRecord;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -27,7 +26,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
-import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -329,22 +327,8 @@ final class Exchange implements UpstreamListener {
     private void rewriteResponseHead(HttpResponse response) {
         HttpHeaders h = response.headers();
         boolean hasLength = h.contains(HttpHeaderNames.CONTENT_LENGTH);
-        for (String value : h.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String name : value.split(",")) {
-                if (!name.isBlank()) {
-                    h.remove(name.trim());
-                }
-            }
-        }
-        h.remove(HttpHeaderNames.CONNECTION)
-                .remove(HttpHeaderNames.KEEP_ALIVE)
-                .remove("proxy-connection")
-                .remove(HttpHeaderNames.TE)
-                .remove(HttpHeaderNames.TRAILER)
-                .remove(HttpHeaderNames.TRANSFER_ENCODING)
-                .remove(HttpHeaderNames.UPGRADE)
-                .remove(HttpHeaderNames.PROXY_AUTHENTICATE)
-                .remove(HttpHeaderNames.SET_COOKIE);
+        HopByHop.strip(h);
+        h.remove(HttpHeaderNames.SET_COOKIE);
         response.setProtocolVersion(request.clientVersion);
         boolean bodyless = headRequest || status == 204 || status == 304;
         if (!hasLength && !bodyless) {
@@ -523,16 +507,8 @@ final class Exchange implements UpstreamListener {
     }
 
     private void recordUsage() {
-        TokenUsage reported = usage == null ? TokenUsage.NONE : usage.result();
-        long now = System.nanoTime();
-        UsageRecord record = new UsageRecord(Instant.ofEpochMilli(request.receivedEpochMillis), request.requestId,
-                request.apiKey.actorId(), request.apiKey.id(), request.provider.name(), null,
-                request.head.method().name(), request.provider.target().basePath() + request.upstreamPath,
-                status, (now - request.receivedNanos) / 1000, Math.max(upstreamMicros, 0), bytesIn, bytesOut,
-                reported.model(), reported.inputTokens(), reported.outputTokens(), null);
-        if (!relay.usageLog.record(record)) {
-            relay.metrics.usageDropped.increment();
-        }
+        relay.record(request.usageRecord(status, Math.max(upstreamMicros, 0), bytesIn, bytesOut,
+                usage == null ? TokenUsage.NONE : usage.result()));
     }
 
     private static String formatMillis(long micros) {

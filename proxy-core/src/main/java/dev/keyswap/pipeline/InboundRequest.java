@@ -2,6 +2,9 @@ package dev.keyswap.pipeline;
 
 import dev.keyswap.auth.ApiKey;
 import dev.keyswap.route.Provider;
+import dev.keyswap.usage.TokenUsage;
+import dev.keyswap.usage.UsageRecord;
+import java.time.Instant;
 import io.netty.handler.codec.http.HttpRequest;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +57,14 @@ public final class InboundRequest {
         this.hasBody = hasBody;
         this.path = path;
         this.rawQuery = rawQuery;
+    }
+
+    /** This request as metered: never a body, a query string or a secret. */
+    UsageRecord usageRecord(int status, long upstreamMicros, long bytesIn, long bytesOut, TokenUsage reported) {
+        return new UsageRecord(Instant.ofEpochMilli(receivedEpochMillis), requestId, apiKey.actorId(), apiKey.id(),
+                provider.name(), null, head.method().name(), provider.target().basePath() + upstreamPath, status,
+                (System.nanoTime() - receivedNanos) / 1000, upstreamMicros, bytesIn, bytesOut,
+                reported.model(), reported.inputTokens(), reported.outputTokens(), null);
     }
 
     public HttpRequest head() {

@@ -1,7 +1,5 @@
 package dev.keyswap.pipeline;
 
-import dev.keyswap.usage.TokenUsage;
-import dev.keyswap.usage.UsageRecord;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -11,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import java.time.Instant;
 
 /**
  * An upgraded WebSocket: after the upstream's 101 the HTTP codecs leave both pipelines and the
@@ -73,15 +70,7 @@ final class WebSocketSplice {
 
     private void sideClosed() {
         if (++closedSides == 2) {
-            long micros = (System.nanoTime() - request.receivedNanos) / 1000;
-            TokenUsage reported = usageTap.result();
-            UsageRecord record = new UsageRecord(Instant.ofEpochMilli(request.receivedEpochMillis), request.requestId,
-                    request.apiKey.actorId(), request.apiKey.id(), request.provider.name(), null, "GET",
-                    request.provider.target().basePath() + request.upstreamPath, 101, micros, upstreamMicros,
-                    client.bytesRead, upstream.bytesRead, reported.model(), reported.inputTokens(), reported.outputTokens(), null);
-            if (!relay.usageLog.record(record)) {
-                relay.metrics.usageDropped.increment();
-            }
+            relay.record(request.usageRecord(101, upstreamMicros, client.bytesRead, upstream.bytesRead, usageTap.result()));
             onEnd.run();
         }
     }
