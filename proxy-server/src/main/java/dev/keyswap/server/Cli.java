@@ -37,7 +37,7 @@ public final class Cli {
 
               serve                      run the proxy
               keys create --name N       create a token; prints it alone on the first line
-                   [--scopes proxy,read,write,admin] [--providers openai,anthropic,…]
+                   [--scopes proxy,read,write,admin] [--providers openai,anthropic,...]
                    [--expires 30d|12h|2027-01-01T00:00:00Z] [--rpm N] [--no-server-keys]
               keys list                  one line per key: id, name, scopes, providers, expiry, state
               keys revoke ID             revoke a key (takes effect within the token cache TTL, 5 s by default)
