@@ -137,7 +137,7 @@ class TokenFormatTest {
     }
 
     @Test
-    void checkingATokenDoesNotAllocateOnceCompiled() {
+    void checkingATokenDoesNotAllocateOnceCompiled() throws InterruptedException {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         String good = TokenFormat.newToken();
         String bad = good.substring(0, 52) + (good.charAt(52) == '0' ? '1' : '0');
@@ -146,13 +146,20 @@ class TokenFormatTest {
             accepted += (TokenFormat.isWellFormed(good) ? 1 : 0) + (TokenFormat.isWellFormed(bad) ? 1 : 0);
         }
         long tid = Thread.currentThread().getId();
-        long before = threads.getThreadAllocatedBytes(tid);
-        for (int i = 0; i < 100_000; i++) {
-            accepted += (TokenFormat.isWellFormed(good) ? 1 : 0) + (TokenFormat.isWellFormed(bad) ? 1 : 0);
+        // On a loaded machine C2 may not have compiled isWellFormed yet; measure in rounds and
+        // judge the steady state (the best round), not how fast the JIT got to it.
+        long allocated = Long.MAX_VALUE;
+        for (int round = 0; round < 20 && allocated >= 200_000; round++) {
+            if (round > 0) {
+                Thread.sleep(100); // give a starved compiler thread the CPU
+            }
+            long before = threads.getThreadAllocatedBytes(tid);
+            for (int i = 0; i < 100_000; i++) {
+                accepted += (TokenFormat.isWellFormed(good) ? 1 : 0) + (TokenFormat.isWellFormed(bad) ? 1 : 0);
+            }
+            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(tid) - before);
+            assertEquals(200_000 + 100_000 * (round + 1), accepted, "the good token is always accepted, the bad one never");
         }
-        long allocated = threads.getThreadAllocatedBytes(tid) - before;
-        assertEquals(300_000, accepted, "the good token is always accepted, the bad one never");
-        // 200,000 calls allocating even one 16-byte object each would show as >3 MB.
         assertTrue(allocated < 200_000, "allocated " + allocated + " bytes");
     }
 }

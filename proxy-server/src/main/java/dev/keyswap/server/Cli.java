@@ -9,7 +9,9 @@ import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.StoreException;
 import dev.keyswap.vault.MasterKey;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,7 +37,7 @@ public final class Cli {
 
               serve                      run the proxy
               keys create --name N       create a token; prints it alone on the first line
-                   [--scopes proxy,read,write,admin] [--providers openai,anthropic,…]
+                   [--scopes proxy,read,write,admin] [--providers openai,anthropic,...]
                    [--expires 30d|12h|2027-01-01T00:00:00Z] [--rpm N] [--no-server-keys]
               keys list                  one line per key: id, name, scopes, providers, expiry, state
               keys revoke ID             revoke a key (takes effect within the token cache TTL, 5 s by default)
@@ -73,6 +75,10 @@ public final class Cli {
         } catch (ConfigException | IllegalArgumentException | StoreException e) {
             err.println("keyswap: " + e.getMessage());
             return 1;
+        } catch (UncheckedIOException e) {
+            // e.g. the master key file cannot be created or read: say which file and why.
+            err.println("keyswap: " + e.getMessage() + ": " + e.getCause().getMessage());
+            return 1;
         }
     }
 
@@ -90,12 +96,25 @@ public final class Cli {
 
     private int serve(Args args) {
         args.allow("config");
+        args.positionals(1, "serve takes no arguments");
         Settings settings = settings(args);
         Keyswap keyswap;
         try {
             keyswap = Keyswap.start(settings, env);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return 1;
+        } catch (RuntimeException e) {
+            throw e; // Keyswap.start has closed what it opened; run() reports the known kinds
+        } catch (Exception e) {
+            // Netty rethrows a failed bind (port in use, address not local) as an undeclared
+            // checked exception. Reported here, the caller exits 1 instead of leaving a JVM whose
+            // event loop threads keep it alive after main has died.
+            if (!(e instanceof IOException)) {
+                throw new IllegalStateException(e);
+            }
+            err.println("keyswap: cannot listen on " + settings.server().host() + ":" + settings.server().port()
+                    + " (server.host, server.port): " + e.getMessage());
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -119,9 +138,18 @@ public final class Cli {
         }
         String sub = args.positional.get(1);
         switch (sub) {
-            case "create" -> args.allow("config", "name", "scopes", "providers", "expires", "rpm", "no-server-keys");
-            case "list" -> args.allow("config");
-            case "revoke" -> args.allow("config");
+            case "create" -> {
+                args.allow("config", "name", "scopes", "providers", "expires", "rpm", "no-server-keys");
+                args.positionals(2, "keys create takes options only (did you mean --name?)");
+            }
+            case "list" -> {
+                args.allow("config");
+                args.positionals(2, "keys list takes no arguments");
+            }
+            case "revoke" -> {
+                args.allow("config");
+                args.positionals(3, "keys revoke needs exactly one key id");
+            }
             default -> throw new UsageError("unknown keys subcommand '" + sub + "'");
         }
         Settings settings = settings(args);
@@ -183,9 +211,6 @@ public final class Cli {
     }
 
     private int revokeKey(Args args, ApiKeyStore keys) {
-        if (args.positional.size() != 3) {
-            throw new UsageError("keys revoke needs exactly one key id");
-        }
         String id = args.positional.get(2);
         if (keys.get(id).isEmpty()) {
             err.println("keyswap: no key with id " + id);
@@ -260,7 +285,8 @@ public final class Cli {
                     } else if (FLAGS.contains(name) || name.equals("help")) {
                         a.flags.add(name);
                     } else {
-                        if (i + 1 >= argv.length) {
+                        // "--name --rpm 5" is a forgotten value, not a key named "--rpm".
+                        if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) {
                             throw new UsageError("--" + name + " needs a value");
                         }
                         a.options.put(name, argv[++i]);
@@ -270,6 +296,12 @@ public final class Cli {
                 }
             }
             return a;
+        }
+
+        void positionals(int expected, String message) {
+            if (positional.size() != expected) {
+                throw new UsageError(message);
+            }
         }
 
         void allow(String... names) {

@@ -1,7 +1,9 @@
 package dev.keyswap.server.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * Reads the YAML config: {@code ${VAR}} and {@code ${VAR:-default}} substituted from the
@@ -36,10 +39,13 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
+    private static final Pattern DUPLICATE = Pattern.compile("Duplicate field '([^']*)'.*", Pattern.DOTALL);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            // A key given twice is a mistake whichever copy was meant; refuse rather than pick one.
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private ConfigLoader() {
     }
@@ -51,8 +57,7 @@ public final class ConfigLoader {
             try {
                 tree = YAML.readTree(file.toFile());
             } catch (JsonProcessingException e) {
-                throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage()
-                        + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ")" : ""));
+                throw new ConfigException(file + ": " + syntaxError(e));
             } catch (IOException e) {
                 throw new ConfigException(file + ": cannot be read: " + e.getMessage());
             }
@@ -74,9 +79,12 @@ public final class ConfigLoader {
         } catch (UnrecognizedPropertyException e) {
             throw new ConfigException(where(file) + "unknown key '" + path(e) + "'");
         } catch (MismatchedInputException e) {
-            throw new ConfigException(where(file) + "key '" + path(e) + "' has the wrong type: " + e.getOriginalMessage());
+            // Jackson's own message quotes the offending value, which may be a server key.
+            throw new ConfigException(where(file) + "key '" + path(e) + "' has the wrong type: expected " + expected(e.getTargetType()));
+        } catch (JsonMappingException e) {
+            throw new ConfigException(where(file) + "key '" + path(e) + "' has a value that cannot be used here");
         } catch (JsonProcessingException e) {
-            throw new ConfigException(where(file) + e.getOriginalMessage());
+            throw new ConfigException(where(file) + "cannot be read as a Keyswap config");
         }
         return validate(raw);
     }
@@ -85,7 +93,41 @@ public final class ConfigLoader {
         return file == null ? "config: " : file + ": ";
     }
 
-    private static String path(MismatchedInputException e) {
+    /**
+     * Where and what, without the excerpt of the offending line that SnakeYAML puts in its
+     * message: that line may hold a server key.
+     */
+    private static String syntaxError(JsonProcessingException e) {
+        if (e.getCause() instanceof MarkedYAMLException m && m.getProblemMark() != null) {
+            return "not valid YAML at line " + (m.getProblemMark().getLine() + 1) + ", column "
+                    + (m.getProblemMark().getColumn() + 1) + ": " + m.getProblem()
+                    + (m.getContext() != null ? " (" + m.getContext() + ")" : "");
+        }
+        Matcher duplicate = DUPLICATE.matcher(e.getOriginalMessage() == null ? "" : e.getOriginalMessage());
+        if (duplicate.matches()) {
+            return "key '" + duplicate.group(1) + "' is given twice in one section (line "
+                    + e.getLocation().getLineNr() + "); each key may appear only once";
+        }
+        return "not valid YAML" + (e.getLocation() != null ? " at line " + e.getLocation().getLineNr() : "");
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == null) {
+            return "another type";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "a whole number";
+        }
+        if (type == String.class) {
+            return "a single value (text)";
+        }
+        if (List.class.isAssignableFrom(type)) {
+            return "a list";
+        }
+        return "a mapping of keys (a section)";
+    }
+
+    private static String path(JsonMappingException e) {
         StringBuilder sb = new StringBuilder();
         for (var ref : e.getPath()) {
             if (sb.length() > 0) {

@@ -1,0 +1,341 @@
+package dev.keyswap.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.auth.TokenHasher;
+import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.Database;
+import dev.keyswap.vault.MasterKey;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code keyswap keys …} run in-process against a temp SQLite file, exactly as a script would
+ * see it: exit code, stdout, stderr. After every test, no output may contain the master key, and
+ * a created token may appear only as the first line of its own create's stdout.
+ */
+class CliTest {
+    private static final String TOKEN_LINE = "ptk_[0-9A-Za-z]{49}";
+
+    @TempDir
+    Path dir;
+    private Path config;
+    private Path db;
+    private final List<Result> results = new ArrayList<>();
+    private final List<String> tokens = new ArrayList<>();
+
+    record Result(String[] args, int code, String out, String err) {
+        List<String> outLines() {
+            return out.lines().toList();
+        }
+    }
+
+    @BeforeEach
+    void writeConfig() throws IOException {
+        db = dir.resolve("keyswap.db");
+        config = dir.resolve("keyswap.yaml");
+        Files.writeString(config, """
+                storage:
+                  url: jdbc:sqlite:%s
+                vault:
+                  master_key_file: %s
+                """.formatted(db, dir.resolve("master.key")));
+    }
+
+    @AfterEach
+    void noOutputRevealsASecret() {
+        for (Result r : results) {
+            String all = r.out + r.err;
+            assertFalse(all.contains(TestKeyswap.MASTER_KEY), "output reveals the master key: " + String.join(" ", r.args));
+            for (String token : tokens) {
+                String firstLine = r.out.startsWith(token + "\n") ? token + "\n" : "";
+                String rest = r.out.substring(firstLine.length()) + r.err;
+                assertFalse(rest.contains(token), "a token appears outside its create's first stdout line: "
+                        + String.join(" ", r.args));
+                assertFalse(rest.contains(token.substring(4, 20)), "part of a token appears in output: " + String.join(" ", r.args));
+            }
+        }
+    }
+
+    @Test
+    void createPrintsTheTokenAloneOnTheFirstLineOfStdout() {
+        Result r = cli("keys", "create", "--name", "a");
+        assertEquals(0, r.code, r.err);
+        assertEquals(1, r.outLines().size(), "stdout must hold the token line only: " + r.outLines().size() + " lines");
+        assertTrue(r.outLines().get(0).matches("^" + TOKEN_LINE + "$"), "not a token line");
+        assertTrue(r.err.contains("shown only now"), r.err);
+    }
+
+    @Test
+    void createWithoutOptionsUsesTheDocumentedDefaults() {
+        String token = create("keys", "create", "--name", "defaults");
+        ApiKey key = storedKeyFor(token);
+        assertEquals("defaults", key.name());
+        assertEquals(Set.of(ApiKey.SCOPE_PROXY), key.scopes());
+        assertEquals(Set.of(), key.providers(), "empty means every provider");
+        assertTrue(key.allowServerKeys());
+        assertNull(key.expiresAt());
+        assertNull(key.rateLimitRpm());
+        assertEquals("act_admin", key.actorId());
+        assertFalse(key.isRevoked());
+    }
+
+    @Test
+    void createStoresScopesProvidersRelativeExpiryAndRateLimit() {
+        Instant before = Instant.now();
+        String token = create("keys", "create", "--name", "limited", "--scopes", "proxy,read",
+                "--providers", "openai,anthropic", "--expires", "30d", "--rpm", "60");
+        Instant after = Instant.now();
+        ApiKey key = storedKeyFor(token);
+        assertEquals(Set.of("proxy", "read"), key.scopes());
+        assertEquals(Set.of("openai", "anthropic"), key.providers());
+        assertEquals(60, key.rateLimitRpm());
+        assertFalse(key.expiresAt().isBefore(before.plus(Duration.ofDays(30)).minusSeconds(1)), key.expiresAt().toString());
+        assertFalse(key.expiresAt().isAfter(after.plus(Duration.ofDays(30)).plusSeconds(1)), key.expiresAt().toString());
+
+        String line = listLineOf(key.id());
+        assertTrue(line.contains("\tlimited\t"), line);
+        assertTrue(line.contains("scopes=proxy,read"), line);
+        assertTrue(line.contains("providers=anthropic,openai"), line);
+        assertTrue(line.contains("rpm=60"), line);
+        assertTrue(line.endsWith("\tactive"), line);
+    }
+
+    @Test
+    void createStoresAnAbsoluteExpiry() {
+        ApiKey key = storedKeyFor(create("keys", "create", "--name", "dated", "--expires", "2030-01-01T00:00:00Z"));
+        assertEquals(Instant.parse("2030-01-01T00:00:00Z"), key.expiresAt());
+        assertTrue(listLineOf(key.id()).contains("expires=2030-01-01T00:00:00Z"));
+    }
+
+    @Test
+    void createWithNoServerKeysForbidsServerKeys() {
+        assertFalse(storedKeyFor(create("keys", "create", "--name", "byok", "--no-server-keys")).allowServerKeys());
+    }
+
+    @Test
+    void databaseHoldsOnlyAKeyedHashOfTheToken() throws IOException {
+        String token = create("keys", "create", "--name", "hashed");
+        byte[] needle = token.getBytes(StandardCharsets.US_ASCII);
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("keyswap.db")).toList()) {
+                assertFalse(contains(Files.readAllBytes(f), needle), f + " contains the token");
+            }
+        }
+        storedKeyFor(token); // found by HMAC-SHA256 with the master key's pepper
+    }
+
+    @Test
+    void listPrintsOneLinePerKeyStartingWithItsIdAndNeverTheToken() {
+        String first = create("keys", "create", "--name", "one");
+        String second = create("keys", "create", "--name", "two");
+        Result r = cli("keys", "list");
+        assertEquals(0, r.code, r.err);
+        List<String> lines = r.outLines();
+        assertEquals(2, lines.size(), r.out);
+        Set<String> ids = Set.of(storedKeyFor(first).id(), storedKeyFor(second).id());
+        for (String line : lines) {
+            assertTrue(ids.contains(line.substring(0, line.indexOf('\t'))), "line does not start with a key id: " + line);
+            assertTrue(line.matches("^key_\\S+\t.*"), line);
+        }
+        assertFalse(r.out.contains(first) || r.out.contains(second));
+    }
+
+    @Test
+    void listOfAnEmptyDatabasePrintsNothing() {
+        Result r = cli("keys", "list");
+        assertEquals(0, r.code, r.err);
+        assertEquals("", r.out);
+    }
+
+    @Test
+    void revokeMarksTheKeyRevoked() {
+        String id = storedKeyFor(create("keys", "create", "--name", "doomed")).id();
+        Result r = cli("keys", "revoke", id);
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("revoked " + id), r.err);
+        assertTrue(listLineOf(id).endsWith("\trevoked"), listLineOf(id));
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            assertTrue(new ApiKeyStore(d).get(id).orElseThrow().isRevoked());
+        }
+    }
+
+    @Test
+    void revokingTwiceSucceedsAndSaysSo() {
+        String id = storedKeyFor(create("keys", "create", "--name", "twice")).id();
+        assertEquals(0, cli("keys", "revoke", id).code);
+        Result again = cli("keys", "revoke", id);
+        assertEquals(0, again.code, again.err);
+        assertTrue(again.err.contains("already revoked"), again.err);
+    }
+
+    @Test
+    void revokingAnUnknownIdExits1() {
+        Result r = cli("keys", "revoke", "key_doesnotexist");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("no key with id key_doesnotexist"), r.err);
+        assertEquals("", r.out);
+    }
+
+    static Stream<Arguments> wrongCommandLines() {
+        String yesterday = Instant.now().minus(Duration.ofDays(1)).toString();
+        return Stream.of(
+                Arguments.of(new String[] {"frobnicate"}, "unknown command 'frobnicate'"),
+                Arguments.of(new String[] {"keys"}, "keys needs a subcommand"),
+                Arguments.of(new String[] {"keys", "delete", "x"}, "unknown keys subcommand 'delete'"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--colour", "red"}, "unknown option --colour"),
+                Arguments.of(new String[] {"keys", "list", "--name", "a"}, "unknown option --name"),
+                Arguments.of(new String[] {"keys", "create"}, "keys create needs --name"),
+                Arguments.of(new String[] {"keys", "create", "--name", " "}, "keys create needs --name"),
+                Arguments.of(new String[] {"keys", "create", "--name"}, "--name needs a value"),
+                Arguments.of(new String[] {"keys", "create", "--name", "--rpm", "5"}, "--name needs a value"),
+                Arguments.of(new String[] {"keys", "create", "a"}, "keys create takes options only"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--scopes", "proxy,superuser"}, "unknown scope 'superuser'"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--rpm", "0"}, "--rpm must be a positive whole number"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--rpm", "-5"}, "--rpm must be a positive whole number"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--rpm", "ten"}, "--rpm must be a positive whole number"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", yesterday}, "--expires must be in the future"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "0d"}, "--expires must be in the future"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "yesterday"}, "--expires takes a duration"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "garbage"}, "--expires takes a duration"),
+                Arguments.of(new String[] {"keys", "revoke"}, "keys revoke needs exactly one key id"),
+                Arguments.of(new String[] {"keys", "revoke", "a", "b"}, "keys revoke needs exactly one key id"),
+                Arguments.of(new String[] {"keys", "list", "extra"}, "keys list takes no arguments"),
+                Arguments.of(new String[] {"serve", "now"}, "serve takes no arguments"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("wrongCommandLines")
+    void wrongCommandLineExits2WithAMessageAndCreatesNothing(String[] args, String message) {
+        Result r = cli(args);
+        assertEquals(2, r.code, r.err);
+        assertTrue(r.err.startsWith("keyswap: " + message), "stderr should start with the reason: " + r.err);
+        assertTrue(r.err.contains("usage: keyswap"), "stderr should show the usage: " + r.err);
+        assertEquals("", r.out, "nothing on stdout");
+        assertEquals("", cli("keys", "list").out, "no key may be created by a refused command");
+    }
+
+    @Test
+    void helpPrintsTheUsageOnStdoutAndExits0() {
+        Result r = cli("help");
+        assertEquals(0, r.code);
+        assertTrue(r.out.contains("keys create --name N"), r.out);
+    }
+
+    @Test
+    void configWithAnUnknownKeyExits1NamingTheKey() throws IOException {
+        Files.writeString(config, Files.readString(config) + "server:\n  prot: 8080\n");
+        Result r = cli("keys", "list");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("unknown key 'server.prot'"), r.err);
+        assertEquals("", r.out);
+    }
+
+    @Test
+    void missingConfigFileExits1NamingTheFile() {
+        Result r = run(Map.of("KEYSWAP_MASTER_KEY", TestKeyswap.MASTER_KEY),
+                "keys", "list", "--config", dir.resolve("nope.yaml").toString());
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("nope.yaml") && r.err.contains("does not exist"), r.err);
+    }
+
+    @Test
+    void malformedMasterKeyExits1NamingItsSourceButNotItsValue() {
+        String bad = "not-a-master-key-but-secret-looking-0123456789";
+        Result r = run(Map.of("KEYSWAP_MASTER_KEY", bad), "keys", "list", "--config", config.toString());
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("KEYSWAP_MASTER_KEY"), r.err);
+        assertFalse(r.err.contains(bad), r.err);
+    }
+
+    @Test
+    void keyFileIsCreatedOnFirstUseWhenNoMasterKeyIsGiven() {
+        Result r = run(Map.of(), "keys", "create", "--name", "filekey", "--config", config.toString());
+        assertEquals(0, r.code, r.err);
+        tokens.add(r.outLines().get(0));
+        assertTrue(Files.isRegularFile(dir.resolve("master.key")));
+        Result list = run(Map.of(), "keys", "list", "--config", config.toString());
+        assertEquals(1, list.outLines().size(), list.out);
+    }
+
+    // --- helpers ---
+
+    private Result cli(String... args) {
+        String[] withConfig = Stream.concat(Stream.of(args), Stream.of("--config", config.toString())).toArray(String[]::new);
+        return run(Map.of("KEYSWAP_MASTER_KEY", TestKeyswap.MASTER_KEY), withConfig);
+    }
+
+    private Result run(Map<String, String> env, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            code = new Cli(o, e, env).run(args);
+        }
+        Result r = new Result(args, code, out.toString(StandardCharsets.UTF_8).replace("\r\n", "\n"),
+                err.toString(StandardCharsets.UTF_8));
+        results.add(r);
+        return r;
+    }
+
+    /** Runs a create that must succeed; returns its token. */
+    private String create(String... args) {
+        Result r = cli(args);
+        assertEquals(0, r.code, r.err);
+        String token = r.outLines().get(0);
+        assertTrue(token.matches(TOKEN_LINE), "not a token line");
+        tokens.add(token);
+        return token;
+    }
+
+    private ApiKey storedKeyFor(String token) {
+        TokenHasher hasher = new TokenHasher(MasterKey.load(TestKeyswap.MASTER_KEY, null, null));
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            return new ApiKeyStore(d).findByTokenHash(hasher.hash(token)).orElseThrow(
+                    () -> new AssertionError("no key stored under the token's hash"));
+        }
+    }
+
+    private String listLineOf(String id) {
+        Result r = cli("keys", "list");
+        assertEquals(0, r.code, r.err);
+        return r.outLines().stream().filter(l -> l.startsWith(id + "\t")).findFirst()
+                .orElseThrow(() -> new AssertionError(id + " not listed: " + r.out));
+    }
+
+    private static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+}
