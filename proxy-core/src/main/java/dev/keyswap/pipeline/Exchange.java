@@ -262,7 +262,10 @@ final class Exchange implements UpstreamListener {
         UpstreamConnector.detach(upstream);
         relay.finished(this);
         ctx.writeAndFlush(switching);
-        WebSocketSplice.start(relay, request, upstreamMicros, ctx, upstream, relay.metrics.webSockets::decrement);
+        WebSocketSplice.start(relay, request, upstreamMicros, ctx, upstream, () -> {
+            relay.metrics.webSockets.decrement();
+            request.releaseSocketSlot();
+        });
     }
 
     private void onResponseContent(HttpContent content) {
@@ -473,6 +476,7 @@ final class Exchange implements UpstreamListener {
         }
         finished = true;
         relay.metrics.active.decrement();
+        request.releaseSocketSlot();
         cancelHeaderTimeout();
         if (upstream != null) {
             boolean reusable = clean && upstreamKeepAlive && requestEnded && responseState == ResponseState.DONE

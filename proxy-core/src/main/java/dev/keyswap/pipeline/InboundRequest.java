@@ -40,6 +40,8 @@ public final class InboundRequest {
     TokenSlot tokenSlot;
     /** Subprotocols the client offered on a WebSocket handshake, the secret one included. */
     java.util.List<String> offeredSubprotocols = java.util.List.of();
+    /** Gives back this WebSocket's slot under its key's cap; null when none is held. */
+    Runnable socketSlot;
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<String, String>> responseHeaders = new ArrayList<>(4);
 
@@ -65,6 +67,15 @@ public final class InboundRequest {
                 provider.name(), null, head.method().name(), provider.target().basePath() + upstreamPath, status,
                 (System.nanoTime() - receivedNanos) / 1000, upstreamMicros, bytesIn, bytesOut,
                 reported.model(), reported.inputTokens(), reported.outputTokens(), null);
+    }
+
+    /** Returns the socket slot, if one is held; safe to call more than once. */
+    void releaseSocketSlot() {
+        Runnable slot = socketSlot;
+        socketSlot = null;
+        if (slot != null) {
+            slot.run();
+        }
     }
 
     public HttpRequest head() {

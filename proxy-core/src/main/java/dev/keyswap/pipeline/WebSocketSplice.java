@@ -53,7 +53,7 @@ final class WebSocketSplice {
                       Channel upstreamChannel, Runnable onEnd) {
         WebSocketSplice splice = new WebSocketSplice(relay, request, upstreamMicros, clientCtx.channel(), upstreamChannel, onEnd);
         ChannelPipeline cp = clientCtx.pipeline();
-        for (String name : new String[] {"idle", "flow", "demand", "guard", "cors", "service", "route", "auth", "ratelimit", "keyswap", "tail"}) {
+        for (String name : new String[] {"idle", "flow", "demand", "guard", "cors", "service", "route", "auth", "ratelimit", "keyswap", "sockets", "tail"}) {
             if (cp.get(name) != null) {
                 cp.remove(name);
             }

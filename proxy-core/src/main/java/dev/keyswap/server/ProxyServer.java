@@ -12,7 +12,9 @@ import dev.keyswap.pipeline.RequestGuard;
 import dev.keyswap.pipeline.RouteHandler;
 import dev.keyswap.pipeline.ServiceEndpoints;
 import dev.keyswap.pipeline.UnclaimedContentHandler;
+import dev.keyswap.pipeline.WebSocketLimitHandler;
 import dev.keyswap.policy.RateLimiter;
+import dev.keyswap.policy.SocketLimiter;
 import dev.keyswap.route.ProviderCatalog;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamMetrics;
@@ -33,6 +35,7 @@ import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +54,7 @@ public final class ProxyServer implements AutoCloseable {
     /** Listener and request limits. */
     public record Settings(String host, int port, int ioThreads, Set<String> corsAllowedOrigins, long maxBodyBytes,
                            int maxHeaderBytes, int maxInitialLineBytes, Duration responseHeaderTimeout,
-                           Duration clientIdleTimeout) {
+                           Duration clientIdleTimeout, Path tlsCertFile, Path tlsKeyFile, int maxWebSocketsPerToken) {
     }
 
     private final Settings settings;
@@ -64,6 +67,8 @@ public final class ProxyServer implements AutoCloseable {
     private final UpstreamMetrics upstreamMetrics = new UpstreamMetrics();
     private final Supplier<String> extraMetrics;
     private final Transport transport;
+    private final InboundTls inboundTls;
+    private final SocketLimiter webSocketLimiter = new SocketLimiter();
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("keyswap-clients", GlobalEventExecutor.INSTANCE);
@@ -78,6 +83,7 @@ public final class ProxyServer implements AutoCloseable {
         this.usageLog = usageLog;
         this.extraMetrics = extraMetrics;
         this.transport = Transport.best();
+        this.inboundTls = settings.tlsCertFile() == null ? null : new InboundTls(settings.tlsCertFile(), settings.tlsKeyFile());
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         this.workerGroup = new MultiThreadIoEventLoopGroup(settings.ioThreads(), transport.ioHandlerFactory());
         this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
@@ -100,12 +106,15 @@ public final class ProxyServer implements AutoCloseable {
                     }
                 });
         listener = b.bind(settings.host(), settings.port()).sync().channel();
-        log.info("Keyswap listening on {}:{} ({} transport, upstream TLS via {})", settings.host(), port(),
-                transport.name(), connector.tls().provider());
+        log.info("Keyswap listening on {}://{}:{} ({} transport, upstream TLS via {})", inboundTls == null ? "http" : "https",
+                settings.host(), port(), transport.name(), connector.tls().provider());
         return this;
     }
 
     private void initPipeline(ChannelPipeline p) {
+        if (inboundTls != null) {
+            p.addLast("tls", inboundTls.newHandler(p.channel().alloc()));
+        }
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
         p.addLast("idle", new IdleStateHandler(0, 0, settings.clientIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
@@ -120,7 +129,8 @@ public final class ProxyServer implements AutoCloseable {
         p.addLast("route", new RouteHandler(catalog));
         p.addLast("auth", new AuthHandler(authenticator));
         p.addLast("ratelimit", new RateLimitHandler(rateLimiter));
-        p.addLast("keyswap", new CredentialHandler(false));
+        p.addLast("keyswap", new CredentialHandler(inboundTls != null));
+        p.addLast("sockets", new WebSocketLimitHandler(webSocketLimiter, settings.maxWebSocketsPerToken()));
         p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, settings.responseHeaderTimeout()));
         p.addLast("tail", new UnclaimedContentHandler());
     }

@@ -40,7 +40,7 @@ public final class Keyswap implements AutoCloseable {
             this.keys = new ApiKeyStore(database);
             this.usage = new UsageStore(database);
             this.hasher = new TokenHasher(masterKey);
-            PriceTable prices = PriceTable.defaults();
+            PriceTable prices = prices(settings.pricesFile());
             this.usageLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
                     settings.usageBatchSize(), settings.usageFlushInterval());
             TokenCache cache = new TokenCache(keys::findByTokenHash, database.executor(), settings.tokenCacheTtl(),
@@ -65,6 +65,17 @@ public final class Keyswap implements AutoCloseable {
             throw e;
         }
         return k;
+    }
+
+    private static PriceTable prices(java.nio.file.Path file) {
+        if (file == null) {
+            return PriceTable.defaults();
+        }
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            return PriceTable.load(in);
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new IllegalArgumentException("usage.prices_file " + file + ": " + e.getMessage());
+        }
     }
 
     /** Prices and stores one batch, and moves the keys' last-used times forward. Writer thread. */

@@ -48,8 +48,11 @@ record TestCertificates(X509Certificate certificate, PrivateKey key) {
         return file;
     }
 
+    /** PKCS#8, the form servers (and Netty) load. */
     Path writeKeyPem(Path file) throws IOException {
-        Files.writeString(file, pem(key));
+        Files.writeString(file, "-----BEGIN PRIVATE KEY-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).encodeToString(key.getEncoded())
+                + "\n-----END PRIVATE KEY-----\n");
         return file;
     }
 

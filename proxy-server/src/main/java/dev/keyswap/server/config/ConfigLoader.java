@@ -179,13 +179,15 @@ public final class ConfigLoader {
     }
 
     private static Settings validate(KeyswapConfig c) {
-        KeyswapConfig.Server s = or(c.server(), new KeyswapConfig.Server(null, null, null, null, null, null, null, null));
+        KeyswapConfig.Server s = or(c.server(), new KeyswapConfig.Server(null, null, null, null, null, null, null, null, null));
+        KeyswapConfig.Tls tls = or(s.tls(), new KeyswapConfig.Tls(null, null));
+        KeyswapConfig.Websocket ws = or(c.websocket(), new KeyswapConfig.Websocket(null));
         KeyswapConfig.Storage st = or(c.storage(), new KeyswapConfig.Storage(null));
         KeyswapConfig.Vault v = or(c.vault(), new KeyswapConfig.Vault(null, null));
         KeyswapConfig.Auth a = or(c.auth(), new KeyswapConfig.Auth(null, null, null));
         KeyswapConfig.Cors co = or(c.cors(), new KeyswapConfig.Cors(null));
         KeyswapConfig.Upstream u = or(c.upstream(), new KeyswapConfig.Upstream(null, null, null, null, null, null, null));
-        KeyswapConfig.Usage us = or(c.usage(), new KeyswapConfig.Usage(null, null, null));
+        KeyswapConfig.Usage us = or(c.usage(), new KeyswapConfig.Usage(null, null, null, null));
 
         int port = range("server.port", or(s.port(), 8787), 0, 65535);
         int ioThreads = range("server.io_threads", or(s.ioThreads(), 0), 0, 1024);
@@ -199,7 +201,12 @@ public final class ConfigLoader {
                 range("server.max_header_bytes", or(s.maxHeaderBytes(), 32768), 1024, 1 << 20),
                 range("server.max_initial_line_bytes", or(s.maxInitialLineBytes(), 16384), 256, 1 << 20),
                 duration("upstream.response_header_timeout", u.responseHeaderTimeout(), "300s"),
-                duration("server.client_idle_timeout", s.clientIdleTimeout(), "75s"));
+                duration("server.client_idle_timeout", s.clientIdleTimeout(), "75s"),
+                existingFile("server.tls.cert_file", tls.certFile()), existingFile("server.tls.key_file", tls.keyFile()),
+                range("websocket.max_per_token", or(ws.maxPerToken(), 64), 1, 1_000_000));
+        if ((server.tlsCertFile() == null) != (server.tlsKeyFile() == null)) {
+            throw new ConfigException("keys 'server.tls.cert_file' and 'server.tls.key_file' go together: set both or neither");
+        }
         UpstreamConnector.Settings upstream = new UpstreamConnector.Settings(
                 duration("upstream.connect_timeout", u.connectTimeout(), "10s"),
                 duration("upstream.idle_timeout", u.idleTimeout(), "300s"),
@@ -218,7 +225,8 @@ public final class ConfigLoader {
                 duration("server.drain_timeout", s.drainTimeout(), "30s"),
                 range("usage.queue_capacity", or(us.queueCapacity(), 65536), 16, 10_000_000),
                 range("usage.batch_size", or(us.batchSize(), 500), 1, 100_000),
-                duration("usage.flush_interval", us.flushInterval(), "1s"));
+                duration("usage.flush_interval", us.flushInterval(), "1s"),
+                existingFile("usage.prices_file", us.pricesFile()));
     }
 
     private static ProviderCatalog catalog(Map<String, KeyswapConfig.ProviderEntry> configured) {
@@ -282,6 +290,18 @@ public final class ConfigLoader {
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+    }
+
+    private static Path existingFile(String key, String value) {
+        String v = blankToNull(value);
+        if (v == null) {
+            return null;
+        }
+        Path p = Path.of(v);
+        if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+            throw new ConfigException("key '" + key + "': file " + v + " does not exist or cannot be read");
+        }
+        return p;
     }
 
     private static int range(String key, int value, int min, int max) {

@@ -8,10 +8,17 @@ import java.util.Map;
  * take their defaults in {@link ConfigLoader}; unknown keys are an error naming the key.
  */
 public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth auth, Cors cors, Upstream upstream,
-                            Usage usage, Map<String, ProviderEntry> providers) {
+                            Usage usage, Websocket websocket, Map<String, ProviderEntry> providers) {
 
     public record Server(String host, Integer port, Integer ioThreads, Long maxBodyBytes, Integer maxHeaderBytes,
-                         Integer maxInitialLineBytes, String clientIdleTimeout, String drainTimeout) {
+                         Integer maxInitialLineBytes, String clientIdleTimeout, String drainTimeout, Tls tls) {
+    }
+
+    /** Both files or neither: with them, the listener speaks TLS only. */
+    public record Tls(String certFile, String keyFile) {
+    }
+
+    public record Websocket(Integer maxPerToken) {
     }
 
     public record Storage(String url) {
@@ -31,7 +38,7 @@ public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth au
                            String trustCertFile) {
     }
 
-    public record Usage(Integer queueCapacity, Integer batchSize, String flushInterval) {
+    public record Usage(Integer queueCapacity, Integer batchSize, String flushInterval, String pricesFile) {
     }
 
     /** @param slot bearer, x-api-key, x-goog-api-key or api-key; defaults to the built-in's */

@@ -20,7 +20,9 @@ public record Settings(
         Duration drainTimeout,
         int usageQueueCapacity,
         int usageBatchSize,
-        Duration usageFlushInterval) {
+        Duration usageFlushInterval,
+        /** JSON model price table replacing the bundled example prices, or null. */
+        Path pricesFile) {
 
     @Override
     public String toString() {
