@@ -1,0 +1,41 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.auth.ApiKey;
+import dev.keyswap.route.Provider;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+
+/**
+ * Benchmark-only door into package-private pipeline steps, so proxy-core need not widen its API
+ * for JMH. Lives in proxy-bench under the same package name (split package on the class path).
+ */
+public final class PipelineBenchAccess {
+    private PipelineBenchAccess() {
+    }
+
+    /**
+     * An {@link InboundRequest} as it stands when it reaches {@link CredentialHandler}: created
+     * by {@link RequestGuard}, then routed and authenticated.
+     */
+    public static InboundRequest routedRequest(HttpRequest head, String clientIp, String path, String rawQuery,
+                                               Provider provider, String upstreamPath, ApiKey apiKey,
+                                               TokenSlot tokenSlot) {
+        InboundRequest r = new InboundRequest(head, "req_bench", System.nanoTime(), clientIp, true, true, path, rawQuery);
+        r.provider = provider;
+        r.upstreamPath = upstreamPath;
+        r.apiKey = apiKey;
+        r.tokenSlot = tokenSlot;
+        return r;
+    }
+
+    /** {@link CredentialHandler#rewrite}: the key swap on the request head. */
+    public static void rewrite(InboundRequest request, String credential, boolean inboundTls) {
+        CredentialHandler.rewrite(request, credential, inboundTls);
+    }
+
+    /** {@link TokenExtractor#find}; returns the token, or null when none is present. */
+    public static String findToken(HttpHeaders headers, String rawQuery) {
+        TokenExtractor.Found f = TokenExtractor.find(headers, rawQuery);
+        return f == null ? null : f.token();
+    }
+}
