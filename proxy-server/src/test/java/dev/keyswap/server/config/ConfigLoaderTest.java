@@ -56,6 +56,12 @@ class ConfigLoaderTest {
                         new String[] {"'providers.healthz'", "healthz"}),
                 Arguments.of("provider name with capitals", "providers:\n  MyApi:\n    base_url: https://example.com\n",
                         new String[] {"'providers.MyApi'"}),
+                Arguments.of("tls certificate file missing", "server:\n  tls:\n    cert_file: /no/such/cert.pem\n    key_file: /no/such/key.pem\n",
+                        new String[] {"'server.tls.cert_file'", "does not exist"}),
+                Arguments.of("prices file missing", "usage:\n  prices_file: /no/such/prices.json\n",
+                        new String[] {"'usage.prices_file'", "does not exist"}),
+                Arguments.of("websocket cap of zero", "websocket:\n  max_per_token: 0\n",
+                        new String[] {"'websocket.max_per_token'", "between 1 and"}),
                 Arguments.of("custom provider without base_url", "providers:\n  myapi:\n    api_key: " + SECRET + "\n",
                         new String[] {"'providers.myapi.base_url'", "required"}),
                 Arguments.of("storage url neither sqlite nor postgres", "storage:\n  url: jdbc:mysql://db/keyswap\n",
@@ -182,5 +188,13 @@ class ConfigLoaderTest {
     private Settings load(String yaml, Map<String, String> env) throws IOException {
         Path file = Files.writeString(dir.resolve("keyswap.yaml"), yaml);
         return ConfigLoader.load(file, true, env);
+    }
+
+    @Test
+    void tlsCertificateWithoutKeyIsRefused() throws IOException {
+        Path cert = Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n");
+        Path config = Files.writeString(dir.resolve("tls.yaml"), "server:\n  tls:\n    cert_file: " + cert + "\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(config, true, Map.of()));
+        assertTrue(e.getMessage().contains("'server.tls.cert_file' and 'server.tls.key_file' go together"), e.getMessage());
     }
 }
