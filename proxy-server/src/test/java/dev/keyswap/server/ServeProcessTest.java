@@ -183,7 +183,9 @@ class ServeProcessTest {
 
     private Process start(Path config, Map<String, String> env) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        // C1 only: this JVM serves a handful of requests, and C2 compiling in the background would
+        // only compete with the test JVM for the CPU (on a busy 2-core box it doubles startup).
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "serve", "--config", config.toString())
                 .directory(dir.toFile())
                 .redirectOutput(dir.resolve("stdout.txt").toFile())
