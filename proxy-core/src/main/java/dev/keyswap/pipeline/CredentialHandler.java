@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 
 /**
  * The key swap: resolves the real credential (SPEC §1 step 3) and rewrites the request head for
@@ -17,10 +18,12 @@ import io.netty.handler.codec.http.HttpVersion;
  */
 public final class CredentialHandler extends ChannelInboundHandlerAdapter {
     /** Every place a client may put a Keyswap token or a split-key part: never forwarded. */
-    private static final String[] TOKEN_SLOTS = {
-        "authorization", TokenExtractor.X_API_KEY, TokenExtractor.X_GOOG_API_KEY, TokenExtractor.API_KEY,
-        "x-partial-key-id", "x-partial-key",
+    private static final AsciiString[] TOKEN_SLOTS = {
+        HttpHeaderNames.AUTHORIZATION, AsciiString.cached(TokenExtractor.X_API_KEY), AsciiString.cached(TokenExtractor.X_GOOG_API_KEY),
+        AsciiString.cached(TokenExtractor.API_KEY), AsciiString.cached("x-partial-key-id"), AsciiString.cached("x-partial-key"),
     };
+    private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
 
     private final boolean inboundTls;
 
@@ -58,15 +61,15 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
             request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
         }
         HopByHop.strip(h);
-        for (String name : TOKEN_SLOTS) {
+        for (AsciiString name : TOKEN_SLOTS) {
             h.remove(name);
         }
         // Keyswap answers Expect itself once the token is accepted; the upstream just gets the body.
         h.remove(HttpHeaderNames.EXPECT);
         h.remove(HttpHeaderNames.COOKIE);
         h.set(HttpHeaderNames.HOST, request.provider.target().authority());
-        append(h, "x-forwarded-for", request.clientIp);
-        append(h, "x-forwarded-proto", inboundTls ? "https" : "http");
+        append(h, X_FORWARDED_FOR, request.clientIp);
+        append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
         if (chunked) {
             h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
@@ -90,7 +93,7 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         request.head.setUri(query == null ? path : path + "?" + query);
     }
 
-    private static void append(HttpHeaders h, String name, String value) {
+    private static void append(HttpHeaders h, AsciiString name, String value) {
         String existing = h.get(name);
         h.set(name, existing == null || existing.isBlank() ? value : existing + ", " + value);
     }

@@ -60,7 +60,8 @@ public final class Keyswap implements AutoCloseable {
         Keyswap k = new Keyswap(settings, masterKey);
         try {
             k.proxy.start();
-        } catch (RuntimeException | InterruptedException e) {
+        } catch (Throwable e) {
+            // Netty rethrows a failed bind as an undeclared checked exception: close on anything.
             k.close();
             throw e;
         }

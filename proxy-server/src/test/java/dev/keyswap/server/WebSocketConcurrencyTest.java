@@ -39,8 +39,10 @@ class WebSocketConcurrencyTest {
     void thousandConcurrentSocketsAreHeldWithoutError() throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         try (WebSocketUpstream upstream = new WebSocketUpstream();
-             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
-                     TestKeyswap.map("openai", "sk-test-many")))) {
+             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.merge(
+                     // One token holds all of them here; the per-token cap is tested in InboundTlsTest.
+                     "websocket:\n  max_per_token: " + (SOCKETS + 10) + "\n",
+                     TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()), TestKeyswap.map("openai", "sk-test-many"))))) {
             String token = keyswap.token();
             CountDownLatch echoed = new CountDownLatch(SOCKETS);
             AtomicInteger wrongEchoes = new AtomicInteger();
