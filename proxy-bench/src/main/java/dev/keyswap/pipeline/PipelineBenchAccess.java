@@ -1,6 +1,10 @@
 package dev.keyswap.pipeline;
 
 import dev.keyswap.auth.ApiKey;
+import dev.keyswap.connect.AuthType;
+import dev.keyswap.connect.Credential;
+import java.util.List;
+import java.util.Map;
 import dev.keyswap.route.Provider;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -28,9 +32,11 @@ public final class PipelineBenchAccess {
         return r;
     }
 
-    /** {@link CredentialHandler#rewrite}: the key swap on the request head. */
+    /** {@link CredentialHandler#rewrite}: the key swap on the request head, with a server key in the provider's bearer slot. */
     public static void rewrite(InboundRequest request, String credential, boolean inboundTls) {
-        CredentialHandler.rewrite(request, credential, inboundTls);
+        request.credential = new Credential(request.provider.target(), AuthType.BEARER, null, List.of(credential), 0,
+                Map.of(), null, false);
+        CredentialHandler.rewrite(request, inboundTls);
     }
 
     /** {@link TokenExtractor#find}; returns the token, or null when none is present. */

@@ -1,7 +1,6 @@
 package dev.keyswap.pipeline;
 
-import dev.keyswap.route.CredentialSlot;
-import dev.keyswap.route.Provider;
+import dev.keyswap.connect.Credential;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -10,51 +9,64 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * The key swap: resolves the real credential (SPEC §1 step 3) and rewrites the request head for
- * the upstream (step 4): every token slot and hop-by-hop header removed, Host set, forwarding
- * headers appended, exactly one framing header, the credential in the provider's slot.
+ * The key swap: resolves the real credential (SPEC §1 step 3, {@link CredentialResolver}) and
+ * rewrites the request head for the upstream (step 4): every token slot and hop-by-hop header
+ * removed, Host set, forwarding headers appended, exactly one framing header, a connection's
+ * extra headers merged, the credential where the upstream expects it. A resolution that needs
+ * the database parks the request as AuthHandler does, and resumes it on its event loop.
  */
 public final class CredentialHandler extends ChannelInboundHandlerAdapter {
     /** Every place a client may put a Keyswap token or a split-key part: never forwarded. */
     private static final AsciiString[] TOKEN_SLOTS = {
         HttpHeaderNames.AUTHORIZATION, AsciiString.cached(TokenExtractor.X_API_KEY), AsciiString.cached(TokenExtractor.X_GOOG_API_KEY),
-        AsciiString.cached(TokenExtractor.API_KEY), AsciiString.cached("x-partial-key-id"), AsciiString.cached("x-partial-key"),
+        AsciiString.cached(TokenExtractor.API_KEY), AsciiString.cached(CredentialResolver.PARTIAL_KEY_ID),
+        AsciiString.cached(CredentialResolver.PARTIAL_KEY),
     };
     private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
 
+    private final CredentialResolver resolver;
     private final boolean inboundTls;
 
-    public CredentialHandler(boolean inboundTls) {
+    CredentialHandler(CredentialResolver resolver, boolean inboundTls) {
+        this.resolver = resolver;
         this.inboundTls = inboundTls;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof InboundRequest request) {
-            String credential = resolve(request);
-            if (credential == null) {
-                Responses.error(ctx, request, ProxyError.badRequest("credential_not_configured",
-                        "no credential is configured for provider '" + request.provider.name() + "' and this token"));
-                return;
-            }
-            rewrite(request, credential, inboundTls);
+        if (!(msg instanceof InboundRequest request)) {
+            ctx.fireChannelRead(msg);
+            return;
         }
-        ctx.fireChannelRead(msg);
+        CompletableFuture<CredentialResolver.Resolution> resolution = resolver.resolve(request);
+        if (resolution.isDone()) {
+            onResolved(ctx, request, resolution.join());
+        } else {
+            resolution.whenComplete((r, e) -> ctx.executor().execute(() -> onResolved(ctx, request, resolution.join())));
+        }
     }
 
-    /** The server key, when the token may use it. Tenant keys and connections plug in here. */
-    private static String resolve(InboundRequest request) {
-        Provider p = request.provider;
-        if (request.apiKey.allowServerKeys() && p.serverKey() != null && !p.serverKey().isEmpty()) {
-            return p.serverKey();
+    private void onResolved(ChannelHandlerContext ctx, InboundRequest request, CredentialResolver.Resolution r) {
+        if (!ctx.channel().isActive()) {
+            return;
         }
-        return null;
+        if (r.error() != null) {
+            Responses.error(ctx, request, r.error());
+            return;
+        }
+        request.credential = r.credential();
+        rewrite(request, inboundTls);
+        ctx.fireChannelRead(request);
     }
 
-    static void rewrite(InboundRequest request, String credential, boolean inboundTls) {
+    static void rewrite(InboundRequest request, boolean inboundTls) {
         HttpHeaders h = request.head.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request.head);
         if (request.webSocket) {
@@ -67,7 +79,8 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         // Keyswap answers Expect itself once the token is accepted; the upstream just gets the body.
         h.remove(HttpHeaderNames.EXPECT);
         h.remove(HttpHeaderNames.COOKIE);
-        h.set(HttpHeaderNames.HOST, request.provider.target().authority());
+        Credential c = request.credential;
+        h.set(HttpHeaderNames.HOST, c.target().authority());
         append(h, X_FORWARDED_FOR, request.clientIp);
         append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
         if (chunked) {
@@ -77,20 +90,33 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         if (request.webSocket) {
             WebSocketHandshake.rewriteRequest(h, request.offeredSubprotocols);
         }
-
-        Provider p = request.provider;
-        String query = QueryString.without(request.rawQuery, TokenExtractor.QUERY_KEY);
-        boolean queryCredential = p.slot() == CredentialSlot.X_GOOG_API_KEY && request.tokenSlot == TokenSlot.QUERY_KEY;
-        if (queryCredential) {
-            String param = TokenExtractor.QUERY_KEY + "=" + QueryString.encode(credential);
-            query = query == null ? param : query + "&" + param;
-        } else if (p.slot() == CredentialSlot.BEARER) {
-            h.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + credential);
-        } else {
-            h.set(p.slot().headerName(), credential);
+        for (Map.Entry<String, String> e : c.extraHeaders().entrySet()) {
+            h.set(e.getKey(), e.getValue());
         }
-        String path = p.target().basePath() + request.upstreamPath;
-        request.head.setUri(query == null ? path : path + "?" + query);
+        String query = QueryString.without(request.rawQuery, TokenExtractor.QUERY_KEY);
+        String path = c.target().basePath() + request.upstreamPath;
+        request.uriWithoutCredential = query == null ? path : path + "?" + query;
+        applyCredential(request);
+    }
+
+    /** Puts the credential in its slot; again on a retry with another secret of the pool. */
+    static void applyCredential(InboundRequest request) {
+        HttpHeaders h = request.head.headers();
+        Credential c = request.credential;
+        String uri = request.uriWithoutCredential;
+        switch (c.type()) {
+            case BEARER, OAUTH2_TOKEN -> h.set(HttpHeaderNames.AUTHORIZATION, "Bearer " + c.secret());
+            case BASIC -> h.set(HttpHeaderNames.AUTHORIZATION,
+                    "Basic " + Base64.getEncoder().encodeToString(c.secret().getBytes(StandardCharsets.UTF_8)));
+            case API_KEY -> h.set(c.param(), c.secret());
+            case QUERY -> {
+                String param = QueryString.encode(c.param()) + "=" + QueryString.encode(c.secret());
+                uri = uri + (uri.indexOf('?') >= 0 ? "&" : "?") + param;
+            }
+            case NONE -> {
+            }
+        }
+        request.head.setUri(uri);
     }
 
     private static void append(HttpHeaders h, AsciiString name, String value) {

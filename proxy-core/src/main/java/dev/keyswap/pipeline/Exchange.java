@@ -1,5 +1,6 @@
 package dev.keyswap.pipeline;
 
+import dev.keyswap.connect.Credential;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamListener;
 import dev.keyswap.usage.TokenUsage;
@@ -70,6 +71,7 @@ final class Exchange implements UpstreamListener {
     private boolean upstreamKeepAlive;
     private boolean clientKeepAlive;
     private boolean retried;
+    private boolean poolRetried;
     private int status;
     private long upstreamMicros = -1;
     private long bytesIn;
@@ -93,7 +95,8 @@ final class Exchange implements UpstreamListener {
     }
 
     private void connect() {
-        Future<Channel> lease = relay.connector.acquire(request.provider.target(), ctx.channel().eventLoop());
+        Future<Channel> lease = relay.connector.acquire(request.credential.target(), ctx.channel().eventLoop(),
+                request.credential.tenantAddress());
         if (lease.isDone()) {
             onConnected(lease);
         } else {
@@ -229,6 +232,10 @@ final class Exchange implements UpstreamListener {
             skippingInformational = !(response instanceof HttpContent);
             return;
         }
+        if ((code == 429 || code == 401) && request.credential.connectionId() != null && request.credential.pool().size() > 1
+                && restSecret(response)) {
+            return;
+        }
         cancelHeaderTimeout();
         responseState = ResponseState.STREAMING;
         status = code;
@@ -237,6 +244,48 @@ final class Exchange implements UpstreamListener {
         rewriteResponseHead(response);
         usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
         ctx.write(response, ctx.voidPromise());
+    }
+
+    /**
+     * A key-pool secret was refused (429, 401): it rests, and a request whose body has not gone
+     * out (a bodiless one) is sent again at once with the next secret. Returns true when it was;
+     * otherwise the refusal is relayed and only later requests avoid the secret.
+     */
+    private boolean restSecret(HttpResponse response) {
+        Credential c = request.credential;
+        long now = System.nanoTime();
+        relay.keyPool.coolDown(c.connectionId(), c.poolIndex(), now + cooldownNanos(response));
+        if (!requestEnded || bodyStarted || poolRetried) {
+            return false;
+        }
+        int next = relay.keyPool.pick(c.connectionId(), c.pool().size(), now);
+        if (next == c.poolIndex() || relay.keyPool.isCooling(c.connectionId(), next, now)) {
+            return false;
+        }
+        poolRetried = true;
+        relay.metrics.retries.increment();
+        cancelHeaderTimeout();
+        // The refusal's body is unread: that connection is finished, not pooled.
+        UpstreamConnector.detach(upstream);
+        upstream.close();
+        upstream = null;
+        request.credential = c.withPoolIndex(next);
+        CredentialHandler.applyCredential(request);
+        connect();
+        return true;
+    }
+
+    private static long cooldownNanos(HttpResponse response) {
+        String retryAfter = response.headers().get(HttpHeaderNames.RETRY_AFTER);
+        long seconds = 30;
+        if (retryAfter != null) {
+            try {
+                seconds = Math.max(1, Math.min(300, Long.parseLong(retryAfter.trim())));
+            } catch (NumberFormatException e) {
+                // an HTTP date: keep the default
+            }
+        }
+        return TimeUnit.SECONDS.toNanos(seconds);
     }
 
     /**
@@ -425,6 +474,10 @@ final class Exchange implements UpstreamListener {
     }
 
     private static ProxyError connectError(Throwable cause) {
+        if (cause instanceof dev.keyswap.upstream.AddressNotAllowedException) {
+            return ProxyError.forbidden("upstream_address_not_allowed",
+                    "the connection's upstream resolves to a loopback, private or link-local address");
+        }
         if (cause instanceof ConnectTimeoutException || cause instanceof SslHandshakeTimeoutException) {
             return ProxyError.gatewayTimeout("upstream_timeout", "connecting to the upstream timed out");
         }

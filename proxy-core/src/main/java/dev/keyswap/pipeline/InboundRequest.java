@@ -33,7 +33,16 @@ public final class InboundRequest {
     /** Raw query without '?', or null. */
     final String rawQuery;
 
+    /** The catalog provider of a {@code /{provider}/…} route, else null. */
     Provider provider;
+    /** The connection id of a {@code /proxy/{id}/…} route, else null. */
+    String connectionId;
+    /** The connection the credential came from, if any. */
+    dev.keyswap.connect.Connection connection;
+    /** The real credential and target; held only while this request is in flight. */
+    dev.keyswap.connect.Credential credential;
+    /** The upstream request target before a query-slot credential is added. */
+    String uriWithoutCredential;
     /** The path after the provider segment, starting with '/'. */
     String upstreamPath;
     ApiKey apiKey;
@@ -63,8 +72,10 @@ public final class InboundRequest {
 
     /** This request as metered: never a body, a query string or a secret. */
     UsageRecord usageRecord(int status, long upstreamMicros, long bytesIn, long bytesOut, TokenUsage reported) {
+        String providerName = provider != null ? provider.name() : connection != null ? connection.provider() : null;
+        String connection = credential != null ? credential.connectionId() : connectionId;
         return new UsageRecord(Instant.ofEpochMilli(receivedEpochMillis), requestId, apiKey.actorId(), apiKey.id(),
-                provider.name(), null, head.method().name(), provider.target().basePath() + upstreamPath, status,
+                providerName, connection, head.method().name(), credential.target().basePath() + upstreamPath, status,
                 (System.nanoTime() - receivedNanos) / 1000, upstreamMicros, bytesIn, bytesOut,
                 reported.model(), reported.inputTokens(), reported.outputTokens(), null);
     }

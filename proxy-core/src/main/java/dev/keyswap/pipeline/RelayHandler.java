@@ -1,5 +1,6 @@
 package dev.keyswap.pipeline;
 
+import dev.keyswap.connect.KeyPool;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.usage.UsageLog;
 import dev.keyswap.usage.UsageRecord;
@@ -23,9 +24,12 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     final UsageLog usageLog;
     final RelayMetrics metrics;
     final long responseHeaderTimeoutMillis;
+    final KeyPool keyPool;
     private Exchange exchange;
 
-    public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, Duration responseHeaderTimeout) {
+    public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, KeyPool keyPool,
+                        Duration responseHeaderTimeout) {
+        this.keyPool = keyPool;
         this.connector = connector;
         this.usageLog = usageLog;
         this.metrics = metrics;

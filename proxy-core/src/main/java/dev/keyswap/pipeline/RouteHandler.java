@@ -5,7 +5,10 @@ import dev.keyswap.route.ProviderCatalog;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
-/** {@code /{provider}/{path…}} → the catalog provider and the path remainder sent upstream. */
+/**
+ * {@code /{provider}/{path…}} → the catalog provider, or {@code /proxy/{connection_id}/{path…}} →
+ * the connection id; and the path remainder sent upstream.
+ */
 public final class RouteHandler extends ChannelInboundHandlerAdapter {
     private final ProviderCatalog catalog;
 
@@ -19,10 +22,22 @@ public final class RouteHandler extends ChannelInboundHandlerAdapter {
             String path = request.path;
             int slash = path.indexOf('/', 1);
             String first = slash < 0 ? path.substring(1) : path.substring(1, slash);
+            if (first.equals("proxy")) {
+                // /proxy/{connection_id}/{path…}: the connection is looked up after the token.
+                int next = slash < 0 ? -1 : path.indexOf('/', slash + 1);
+                String id = slash < 0 ? "" : next < 0 ? path.substring(slash + 1) : path.substring(slash + 1, next);
+                if (id.isEmpty()) {
+                    Responses.error(ctx, request, ProxyError.notFound("unknown_connection", "no connection id after /proxy/"));
+                    return;
+                }
+                request.connectionId = id;
+                request.upstreamPath = next < 0 ? "/" : path.substring(next);
+                ctx.fireChannelRead(msg);
+                return;
+            }
             Provider provider = catalog.find(first);
             if (provider == null) {
-                String what = first.equals("proxy") ? "connection" : "provider";
-                Responses.error(ctx, request, ProxyError.notFound("unknown_" + what, "unknown " + what + " '" + printable(first) + "'"));
+                Responses.error(ctx, request, ProxyError.notFound("unknown_provider", "unknown provider '" + printable(first) + "'"));
                 return;
             }
             request.provider = provider;

@@ -1,9 +1,11 @@
 package dev.keyswap.server;
 
 import dev.keyswap.auth.Authenticator;
+import dev.keyswap.connect.ConnectionDirectory;
+import dev.keyswap.connect.KeyPool;
 import dev.keyswap.pipeline.AuthHandler;
 import dev.keyswap.pipeline.CorsHandler;
-import dev.keyswap.pipeline.CredentialHandler;
+import dev.keyswap.pipeline.KeySwapStep;
 import dev.keyswap.pipeline.RateLimitHandler;
 import dev.keyswap.pipeline.ReadDemandHandler;
 import dev.keyswap.pipeline.RelayHandler;
@@ -69,16 +71,19 @@ public final class ProxyServer implements AutoCloseable {
     private final Transport transport;
     private final InboundTls inboundTls;
     private final SocketLimiter webSocketLimiter = new SocketLimiter();
+    private final KeyPool keyPool = new KeyPool();
+    private final KeySwapStep credentials;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("keyswap-clients", GlobalEventExecutor.INSTANCE);
     private volatile boolean draining;
     private Channel listener;
 
-    public ProxyServer(Settings settings, ProviderCatalog catalog, Authenticator authenticator,
+    public ProxyServer(Settings settings, ProviderCatalog catalog, Authenticator authenticator, ConnectionDirectory connections,
                        UpstreamConnector.Settings upstreamSettings, UsageLog usageLog, Supplier<String> extraMetrics) {
         this.settings = settings;
         this.catalog = catalog;
+        this.credentials = new KeySwapStep(connections, catalog, keyPool);
         this.authenticator = authenticator;
         this.usageLog = usageLog;
         this.extraMetrics = extraMetrics;
@@ -129,9 +134,9 @@ public final class ProxyServer implements AutoCloseable {
         p.addLast("route", new RouteHandler(catalog));
         p.addLast("auth", new AuthHandler(authenticator));
         p.addLast("ratelimit", new RateLimitHandler(rateLimiter));
-        p.addLast("keyswap", new CredentialHandler(inboundTls != null));
+        p.addLast("keyswap", credentials.newHandler(inboundTls != null));
         p.addLast("sockets", new WebSocketLimitHandler(webSocketLimiter, settings.maxWebSocketsPerToken()));
-        p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, settings.responseHeaderTimeout()));
+        p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, keyPool, settings.responseHeaderTimeout()));
         p.addLast("tail", new UnclaimedContentHandler());
     }
 

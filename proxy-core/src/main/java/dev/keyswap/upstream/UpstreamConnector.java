@@ -1,5 +1,6 @@
 package dev.keyswap.upstream;
 
+import dev.keyswap.connect.AddressPolicy;
 import dev.keyswap.route.UpstreamTarget;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -11,6 +12,7 @@ import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -25,13 +27,16 @@ public final class UpstreamConnector implements AutoCloseable {
     final long poolIdleMillis;
     final int maxIdlePerUpstream;
     final int maxResponseHeaderBytes;
+    final AddressPolicy addressPolicy;
+    final DnsAddressResolverGroup resolverGroup;
     private final Bootstrap template;
     private final DnsAddressResolverGroup resolver;
     private final Map<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
 
     /** Tunables of the upstream side, with the defaults documented in config/keyswap.yaml. */
     public record Settings(Duration connectTimeout, Duration idleTimeout, Duration poolIdleTimeout,
-                           int maxIdlePerUpstream, int maxResponseHeaderBytes, String trustCertFile) {
+                           int maxIdlePerUpstream, int maxResponseHeaderBytes, String trustCertFile,
+                           List<String> allowPrivateAddresses) {
     }
 
     public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
@@ -43,6 +48,8 @@ public final class UpstreamConnector implements AutoCloseable {
         this.maxIdlePerUpstream = settings.maxIdlePerUpstream();
         this.maxResponseHeaderBytes = settings.maxResponseHeaderBytes();
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder().datagramChannelType(datagramClass));
+        this.resolverGroup = resolver;
+        this.addressPolicy = new AddressPolicy(settings.allowPrivateAddresses());
         this.template = new Bootstrap()
                 .channel(channelClass)
                 .resolver(resolver)
@@ -52,9 +59,14 @@ public final class UpstreamConnector implements AutoCloseable {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
     }
 
-    /** Must be called on {@code loop}; the connection is registered on it. */
-    public Future<Channel> acquire(UpstreamTarget target, EventLoop loop) {
-        return pool(loop).acquire(target);
+    /**
+     * Must be called on {@code loop}; the connection is registered on it.
+     *
+     * @param tenantAddress the target came from a tenant: the SSRF guard checks the address
+     *                      actually connected to, pooled or new
+     */
+    public Future<Channel> acquire(UpstreamTarget target, EventLoop loop, boolean tenantAddress) {
+        return pool(loop).acquire(target, tenantAddress);
     }
 
     /** Returns a connection after a complete, clean exchange; on its own loop. */

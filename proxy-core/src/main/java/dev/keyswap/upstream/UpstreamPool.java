@@ -51,12 +51,17 @@ final class UpstreamPool {
     }
 
     /** A clean idle connection if there is one, else a new one (TLS handshake done). */
-    Future<Channel> acquire(UpstreamTarget target) {
+    Future<Channel> acquire(UpstreamTarget target, boolean tenantAddress) {
         Key key = Key.of(target);
         ArrayDeque<Channel> channels = idle.get(key);
         if (channels != null) {
             Channel ch;
             while ((ch = channels.pollLast()) != null) {
+                if (ch.isActive() && tenantAddress && !permitted(ch)) {
+                    // Pooled for a trusted provider at a private address: not for a tenant.
+                    channels.addFirst(ch);
+                    break;
+                }
                 if (ch.isActive()) {
                     UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
                     h.reused = true;
@@ -66,10 +71,46 @@ final class UpstreamPool {
                 ch.close();
             }
         }
-        return connect(target, key);
+        if (!tenantAddress) {
+            return connect(key, address(key));
+        }
+        return guardedConnect(key);
     }
 
-    private Future<Channel> connect(UpstreamTarget target, Key key) {
+    private boolean permitted(Channel ch) {
+        return ch.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+                && connector.addressPolicy.permits(a.getAddress());
+    }
+
+    /** Resolves first, checks the address, and connects to exactly that address. */
+    private Future<Channel> guardedConnect(Key key) {
+        SocketAddress unresolved = address(key);
+        Promise<Channel> promise = loop.newPromise();
+        Future<InetSocketAddress> resolved = unresolved instanceof InetSocketAddress a && !a.isUnresolved()
+                ? loop.<InetSocketAddress>newSucceededFuture(a)
+                : connector.resolverGroup.getResolver(loop).resolve(unresolved);
+        resolved.addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            InetSocketAddress address = resolved.getNow();
+            if (!connector.addressPolicy.permits(address.getAddress())) {
+                promise.tryFailure(new AddressNotAllowedException(key.host(), address.getAddress()));
+                return;
+            }
+            connect(key, address).addListener(c -> {
+                if (c.isSuccess()) {
+                    promise.trySuccess((Channel) c.getNow());
+                } else {
+                    promise.tryFailure(c.cause());
+                }
+            });
+        });
+        return promise;
+    }
+
+    private Future<Channel> connect(Key key, SocketAddress address) {
         Promise<Channel> promise = loop.newPromise();
         connector.metrics.upstreamConnected();
         ChannelFuture connect = bootstrap.clone()
@@ -88,7 +129,7 @@ final class UpstreamPool {
                         p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key));
                     }
                 })
-                .connect(address(key));
+                .connect(address);
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 promise.tryFailure(f.cause());

@@ -4,6 +4,7 @@ import dev.keyswap.auth.ApiKey;
 import dev.keyswap.auth.Authenticator;
 import dev.keyswap.auth.TokenCache;
 import dev.keyswap.auth.TokenHasher;
+import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.Database;
@@ -46,7 +47,7 @@ public final class Keyswap implements AutoCloseable {
             TokenCache cache = new TokenCache(keys::findByTokenHash, database.executor(), settings.tokenCacheTtl(),
                     settings.negativeCacheTtl(), 1_000_000);
             this.proxy = new ProxyServer(settings.server(), settings.catalog(),
-                    new Authenticator(hasher, cache, settings.adminToken()), settings.upstream(), usageLog,
+                    new Authenticator(hasher, cache, settings.adminToken()), ConnectionDirectory.none(), settings.upstream(), usageLog,
                     this::metricsText);
         } catch (RuntimeException e) {
             database.close();

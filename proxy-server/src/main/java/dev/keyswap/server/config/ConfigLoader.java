@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.keyswap.connect.AddressPolicy;
 import dev.keyswap.route.CredentialSlot;
 import dev.keyswap.route.Provider;
 import dev.keyswap.route.ProviderCatalog;
@@ -186,7 +187,7 @@ public final class ConfigLoader {
         KeyswapConfig.Vault v = or(c.vault(), new KeyswapConfig.Vault(null, null));
         KeyswapConfig.Auth a = or(c.auth(), new KeyswapConfig.Auth(null, null, null));
         KeyswapConfig.Cors co = or(c.cors(), new KeyswapConfig.Cors(null));
-        KeyswapConfig.Upstream u = or(c.upstream(), new KeyswapConfig.Upstream(null, null, null, null, null, null, null));
+        KeyswapConfig.Upstream u = or(c.upstream(), new KeyswapConfig.Upstream(null, null, null, null, null, null, null, null));
         KeyswapConfig.Usage us = or(c.usage(), new KeyswapConfig.Usage(null, null, null, null));
 
         int port = range("server.port", or(s.port(), 8787), 0, 65535);
@@ -213,7 +214,8 @@ public final class ConfigLoader {
                 duration("upstream.pool_idle_timeout", u.poolIdleTimeout(), "20s"),
                 range("upstream.max_idle_per_upstream", or(u.maxIdlePerUpstream(), 256), 0, 100_000),
                 range("upstream.max_response_header_bytes", or(u.maxResponseHeaderBytes(), 65536), 1024, 1 << 20),
-                blankToNull(u.trustCertFile()));
+                blankToNull(u.trustCertFile()),
+                addresses("upstream.allow_private_addresses", or(u.allowPrivateAddresses(), List.of())));
         String url = nonBlank("storage.url", or(st.url(), "jdbc:sqlite:data/keyswap.db"));
         if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
             throw new ConfigException("key 'storage.url' must be a jdbc:sqlite: or jdbc:postgresql: URL");
@@ -290,6 +292,15 @@ public final class ConfigLoader {
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+    }
+
+    private static List<String> addresses(String key, List<String> values) {
+        try {
+            new AddressPolicy(values);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("key '" + key + "': " + e.getMessage());
+        }
+        return List.copyOf(values);
     }
 
     private static Path existingFile(String key, String value) {

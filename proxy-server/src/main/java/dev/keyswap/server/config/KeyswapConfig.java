@@ -35,7 +35,7 @@ public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth au
 
     public record Upstream(String connectTimeout, String responseHeaderTimeout, String idleTimeout,
                            String poolIdleTimeout, Integer maxIdlePerUpstream, Integer maxResponseHeaderBytes,
-                           String trustCertFile) {
+                           String trustCertFile, List<String> allowPrivateAddresses) {
     }
 
     public record Usage(Integer queueCapacity, Integer batchSize, String flushInterval, String pricesFile) {
