@@ -9,8 +9,10 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Tokens are stored only as HMAC-SHA256(pepper, token), the pepper derived from the master key,
- * so a copy of the database alone cannot be brute-forced offline. Thread-safe; hot path.
+ * Tokens are stored only as HMAC-SHA256(pepper, token), so a copy of the database alone cannot be
+ * brute-forced offline. The pepper was first derived from the master key ({@link #pepperFor});
+ * it is now stored sealed in the vault (VaultKeys), so rotating the master key keeps every token
+ * valid. Thread-safe; hot path.
  */
 public final class TokenHasher {
     private static final String ALGORITHM = "HmacSHA256";
@@ -29,8 +31,27 @@ public final class TokenHasher {
         }
     };
 
+    /** Same hashes as {@code new TokenHasher(pepperFor(masterKey))}. */
     public TokenHasher(MasterKey masterKey) {
-        byte[] pepper = masterKey.derive(PEPPER_SALT, PEPPER_INFO, 32);
+        this(pepperFor(masterKey), true);
+    }
+
+    /** @param pepper the stored token pepper (32 bytes); copied, the caller's array is left alone */
+    public TokenHasher(byte[] pepper) {
+        this(pepper.clone(), true);
+    }
+
+    /** The pepper a master key has always given: what a database created by it stores. */
+    public static byte[] pepperFor(MasterKey masterKey) {
+        return masterKey.derive(PEPPER_SALT, PEPPER_INFO, 32);
+    }
+
+    /** @param pepper owned by this call and wiped at the end ({@code owned} only tells this constructor apart) */
+    private TokenHasher(byte[] pepper, boolean owned) {
+        if (pepper.length != 32) {
+            Arrays.fill(pepper, (byte) 0);
+            throw new IllegalArgumentException("a token pepper is 32 bytes, got " + pepper.length);
+        }
         try {
             prototype = Mac.getInstance(ALGORITHM);
             prototype.init(new SecretKeySpec(pepper, ALGORITHM));

@@ -79,6 +79,19 @@ public final class MasterKey {
         return fromFile(keyFile);
     }
 
+    /**
+     * Decodes one encoded key (64 hex characters or base64) as {@link #load} does.
+     *
+     * @param source what to name in an error (a config key such as {@code vault.previous_master_keys[0]}); never the value
+     * @throws IllegalArgumentException naming the source when blank or malformed
+     */
+    public static MasterKey parse(String source, String value) {
+        if (!isPresent(value)) {
+            throw new IllegalArgumentException(source + " is empty");
+        }
+        return fromEncoded(value, source);
+    }
+
     /** HKDF-SHA256 (RFC 5869) of this key with the given salt and info label. */
     public byte[] derive(byte[] salt, String info, int length) {
         return hkdfSha256(key, salt, info.getBytes(StandardCharsets.UTF_8), length);
