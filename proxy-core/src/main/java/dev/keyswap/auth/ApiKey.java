@@ -10,6 +10,8 @@ import java.util.Set;
  * @param rateLimitRpm  requests per minute, or null for no limit
  * @param expiresAt     null for no expiry
  * @param revokedAt     null while not revoked
+ * @param connections   connection ids this key may use; empty means none (unlike providers: a
+ *                      connection is a tenant's own credential, so access is granted, never implied)
  */
 public record ApiKey(
         String id,
@@ -22,7 +24,8 @@ public record ApiKey(
         Instant expiresAt,
         Instant revokedAt,
         Instant createdAt,
-        Instant lastUsedAt) {
+        Instant lastUsedAt,
+        Set<String> connections) {
 
     public static final String SCOPE_PROXY = "proxy";
     public static final String SCOPE_READ = "read";
@@ -32,6 +35,7 @@ public record ApiKey(
     public ApiKey {
         scopes = Set.copyOf(scopes);
         providers = Set.copyOf(providers);
+        connections = Set.copyOf(connections);
     }
 
     public boolean isRevoked() {
@@ -48,5 +52,9 @@ public record ApiKey(
 
     public boolean allowsProvider(String provider) {
         return providers.isEmpty() || providers.contains(provider);
+    }
+
+    public boolean allowsConnection(String connectionId) {
+        return connections.contains(connectionId);
     }
 }

@@ -25,7 +25,7 @@ public final class Authenticator {
         this.adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken.getBytes(StandardCharsets.UTF_8);
         this.adminKey = CompletableFuture.completedFuture(Optional.of(new ApiKey("key_bootstrap_admin", "act_admin",
                 "bootstrap admin token", Set.of(ApiKey.SCOPE_ADMIN, ApiKey.SCOPE_PROXY), Set.of(), true, null,
-                null, null, Instant.EPOCH, null)));
+                null, null, Instant.EPOCH, null, Set.of())));
     }
 
     /** Completed at once for the admin token, malformed tokens and cache hits. */

@@ -30,7 +30,7 @@ public final class ApiKeyStore {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private static final String COLUMNS = "id, actor_id, name, scopes, providers, allow_server_keys, rate_limit_rpm,"
-            + " expires_at, revoked_at, created_at, last_used_at";
+            + " expires_at, revoked_at, created_at, last_used_at, connections";
 
     private final DataSource ds;
 
@@ -41,7 +41,7 @@ public final class ApiKeyStore {
     /** Inserts the key with its keyed token hash. */
     public void insert(ApiKey key, byte[] tokenHash) {
         Objects.requireNonNull(tokenHash, "tokenHash");
-        String sql = "INSERT INTO api_keys (" + COLUMNS + ", token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        String sql = "INSERT INTO api_keys (" + COLUMNS + ", token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, key.id());
             ps.setString(2, key.actorId());
@@ -54,7 +54,8 @@ public final class ApiKeyStore {
             setInstant(ps, 9, key.revokedAt());
             setInstant(ps, 10, Objects.requireNonNull(key.createdAt(), "createdAt"));
             setInstant(ps, 11, key.lastUsedAt());
-            ps.setBytes(12, tokenHash);
+            ps.setString(12, joinNames(key.connections(), "connection"));
+            ps.setBytes(13, tokenHash);
             ps.executeUpdate();
         } catch (SQLException e) {
             throw new StoreException("inserting API key " + key.id() + " failed", e);
@@ -162,7 +163,8 @@ public final class ApiKeyStore {
                 getInstant(rs, "expires_at"),
                 getInstant(rs, "revoked_at"),
                 getInstant(rs, "created_at"),
-                getInstant(rs, "last_used_at"));
+                getInstant(rs, "last_used_at"),
+                splitNames(rs.getString("connections")));
     }
 
     /** Sorted so equal sets store equal strings; a comma inside a name would split it on the way back. */

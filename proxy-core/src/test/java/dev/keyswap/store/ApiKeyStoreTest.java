@@ -53,11 +53,11 @@ class ApiKeyStoreTest {
 
     private static ApiKey fullKey(String id) {
         return new ApiKey(id, "act_admin", "ci deploys", Set.of("proxy", "read"), Set.of("openai", "anthropic"),
-                true, 600, T0.plusSeconds(86_400), null, T0, T0.plusSeconds(5));
+                true, 600, T0.plusSeconds(86_400), null, T0, T0.plusSeconds(5), Set.of());
     }
 
     private static ApiKey minimalKey(String id, String actor, Instant created) {
-        return new ApiKey(id, actor, null, Set.of("proxy"), Set.of(), false, null, null, null, created, null);
+        return new ApiKey(id, actor, null, Set.of("proxy"), Set.of(), false, null, null, null, created, null, Set.of());
     }
 
     @Test
@@ -101,10 +101,10 @@ class ApiKeyStoreTest {
     @Test
     void scopeOrProviderNamesWithCommasAreRefused() {
         ApiKey badScope = new ApiKey(ApiKeyStore.newId(), "act_admin", null, Set.of("proxy,admin"), Set.of(),
-                false, null, null, null, T0, null);
+                false, null, null, null, T0, null, Set.of());
         assertThrows(IllegalArgumentException.class, () -> store.insert(badScope, hash(7)));
         ApiKey badProvider = new ApiKey(ApiKeyStore.newId(), "act_admin", null, Set.of("proxy"), Set.of("a,b"),
-                false, null, null, null, T0, null);
+                false, null, null, null, T0, null, Set.of());
         assertThrows(IllegalArgumentException.class, () -> store.insert(badProvider, hash(8)));
     }
 
@@ -165,6 +165,27 @@ class ApiKeyStoreTest {
         assertEquals(T0.plusSeconds(50), store.get("key_a").orElseThrow().lastUsedAt());
         store.touchLastUsed(Map.of());
         assertEquals(T0.plusSeconds(50), store.get("key_a").orElseThrow().lastUsedAt());
+    }
+
+    @Test
+    void connectionsRoundTripAndEmptyMeansNone() {
+        ApiKey key = new ApiKey(ApiKeyStore.newId(), "act_admin", "conns", Set.of("proxy"), Set.of(), false, null, null,
+                null, T0, null, Set.of("cn_b", "cn_a"));
+        store.insert(key, hash(50));
+        ApiKey read = store.get(key.id()).orElseThrow();
+        assertEquals(key, read);
+        assertEquals(Set.of("cn_a", "cn_b"), read.connections());
+        assertTrue(read.allowsConnection("cn_a"));
+        assertFalse(read.allowsConnection("cn_c"));
+
+        ApiKey none = minimalKey(ApiKeyStore.newId(), "act_admin", T0);
+        store.insert(none, hash(51));
+        assertEquals(Set.of(), store.get(none.id()).orElseThrow().connections());
+        assertFalse(store.get(none.id()).orElseThrow().allowsConnection("cn_a"), "empty means no connection");
+
+        ApiKey comma = new ApiKey(ApiKeyStore.newId(), "act_admin", null, Set.of("proxy"), Set.of(), false, null, null,
+                null, T0, null, Set.of("cn_a,cn_b"));
+        assertThrows(IllegalArgumentException.class, () -> store.insert(comma, hash(52)));
     }
 
     @Test

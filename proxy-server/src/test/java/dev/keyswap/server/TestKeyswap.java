@@ -121,7 +121,7 @@ final class TestKeyswap implements AutoCloseable {
 
     static ApiKey key(String name, Set<String> scopes, Set<String> providers, Instant expiresAt, Integer rpm) {
         return new ApiKey(ApiKeyStore.newId(), "act_admin", name, scopes, providers, true, rpm, expiresAt, null,
-                Instant.now(), null);
+                Instant.now(), null, Set.of());
     }
 
     @Override

@@ -22,6 +22,6 @@ final class BenchFixtures {
     /** The record a token cache hit returns: a proxy key for any provider, server keys allowed. */
     static ApiKey apiKey() {
         return new ApiKey("key_bench", "act_bench", "bench key", Set.of(ApiKey.SCOPE_PROXY), Set.of(), true, 600,
-                null, null, Instant.parse("2025-01-01T00:00:00Z"), null);
+                null, null, Instant.parse("2025-01-01T00:00:00Z"), null, Set.of());
     }
 }
