@@ -190,7 +190,7 @@ public final class Cli {
         Instant now = Instant.now();
         Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
         ApiKey key = new ApiKey(ApiKeyStore.newId(), "act_admin", name.trim(), scopes, providers,
-                !args.flags.contains("no-server-keys"), rpm, expires, null, now, null);
+                !args.flags.contains("no-server-keys"), rpm, expires, null, now, null, Set.of());
         String token = Keyswap.createKey(keys, hasher, key);
         out.println(token);
         err.println("keyswap: created " + key.id() + " (" + key.name() + "); the token above is shown only now");

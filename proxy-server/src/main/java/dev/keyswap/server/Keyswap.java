@@ -4,16 +4,19 @@ import dev.keyswap.auth.ApiKey;
 import dev.keyswap.auth.Authenticator;
 import dev.keyswap.auth.TokenCache;
 import dev.keyswap.auth.TokenHasher;
-import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
+import dev.keyswap.store.SplitKeyStore;
+import dev.keyswap.store.StoredConnectionDirectory;
 import dev.keyswap.store.UsageStore;
 import dev.keyswap.usage.PriceTable;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageLog;
 import dev.keyswap.usage.UsageRecord;
 import dev.keyswap.vault.MasterKey;
+import dev.keyswap.vault.Vault;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,6 +34,8 @@ public final class Keyswap implements AutoCloseable {
     private final UsageStore usage;
     private final UsageLog usageLog;
     private final TokenHasher hasher;
+    private final ConnectionStore connections;
+    private final SplitKeyStore splitKeys;
     private final ProxyServer proxy;
     private boolean closed;
 
@@ -41,13 +46,17 @@ public final class Keyswap implements AutoCloseable {
             this.keys = new ApiKeyStore(database);
             this.usage = new UsageStore(database);
             this.hasher = new TokenHasher(masterKey);
+            Vault vault = new Vault(List.of(masterKey));
+            this.connections = new ConnectionStore(database, vault);
+            this.splitKeys = new SplitKeyStore(database, vault);
             PriceTable prices = prices(settings.pricesFile());
             this.usageLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
                     settings.usageBatchSize(), settings.usageFlushInterval());
             TokenCache cache = new TokenCache(keys::findByTokenHash, database.executor(), settings.tokenCacheTtl(),
                     settings.negativeCacheTtl(), 1_000_000);
             this.proxy = new ProxyServer(settings.server(), settings.catalog(),
-                    new Authenticator(hasher, cache, settings.adminToken()), ConnectionDirectory.none(), settings.upstream(), usageLog,
+                    new Authenticator(hasher, cache, settings.adminToken()), new StoredConnectionDirectory(connections, splitKeys, database.executor(), settings.tokenCacheTtl()),
+                    settings.upstream(), usageLog,
                     this::metricsText);
         } catch (RuntimeException e) {
             database.close();
@@ -121,6 +130,14 @@ public final class Keyswap implements AutoCloseable {
 
     public UsageStore usage() {
         return usage;
+    }
+
+    public ConnectionStore connections() {
+        return connections;
+    }
+
+    public SplitKeyStore splitKeys() {
+        return splitKeys;
     }
 
     public UsageLog usageLog() {
