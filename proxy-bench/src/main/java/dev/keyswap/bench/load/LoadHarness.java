@@ -114,9 +114,13 @@ public final class LoadHarness {
                 new Target("nginx", new LoadTarget("nginx", "127.0.0.1", nginxPort, "", "Bearer " + token), nginxTree),
                 new Target("keyswap", new LoadTarget("keyswap", "127.0.0.1", keyswapPort, "/openai", "Bearer " + token), keyswapTree));
 
-        // Every target's JIT, pools and caches get the same start before anything is recorded.
+        // Every target's JIT, pools and caches get the same start before anything is recorded:
+        // Keyswap is a JVM, and its C2 compiler needs some seconds of traffic to reach steady state.
+        int jitWarmup = intEnv("JIT_WARMUP", quick ? 6 : 15);
+        log("warming up every target: chat c=64 for " + jitWarmup + " s, then sse20 c=16 for " + Math.max(2, jitWarmup / 3) + " s");
         for (Target t : targets) {
-            wrk(t, 16, quick ? 2 : 4, false);
+            wrk(t, 64, jitWarmup, false);
+            wrk(t, 16, Math.max(2, jitWarmup / 3), true);
         }
 
         record Scenario(String name, Function<Target, Measured> run) {
@@ -544,18 +548,50 @@ public final class LoadHarness {
         return (long) used;
     }
 
+    /**
+     * Waits until the usage writer has caught up (written + failed + dropped stops moving and covers
+     * every exchange), then compares what was stored with what Keyswap relayed.
+     */
     private Map<String, Object> usageCheck() throws Exception {
-        Thread.sleep(2500); // one flush interval and then some
-        String metrics = httpBody("http://127.0.0.1:" + keyswapPort + "/metrics");
+        Map<String, Long> m = Map.of();
+        long lastSum = -1;
+        long stableSince = System.nanoTime();
+        long waitStart = System.nanoTime();
+        while (System.nanoTime() - waitStart < TimeUnit.SECONDS.toNanos(60)) {
+            m = metrics();
+            long sum = m.getOrDefault("keyswap_usage_records_written_total", 0L) + m.getOrDefault("keyswap_usage_records_failed_total", 0L)
+                    + m.getOrDefault("keyswap_usage_records_queue_dropped_total", 0L);
+            if (sum != lastSum) {
+                lastSum = sum;
+                stableSince = System.nanoTime();
+            } else if (sum >= m.getOrDefault("keyswap_exchanges_total", 0L) || System.nanoTime() - stableSince > 5_000_000_000L) {
+                break;
+            }
+            Thread.sleep(500);
+        }
         Map<String, Object> u = new LinkedHashMap<>();
-        for (String line : metrics.split("\n")) {
-            if (line.startsWith("keyswap_usage_records_")) {
+        u.put("exchanges_total", m.get("keyswap_exchanges_total"));
+        u.put("usage_written", m.get("keyswap_usage_records_written_total"));
+        u.put("usage_failed", m.get("keyswap_usage_records_failed_total"));
+        u.put("usage_queue_dropped", m.get("keyswap_usage_records_queue_dropped_total"));
+        u.put("writer_caught_up_after_s", (System.nanoTime() - waitStart) / 1e9);
+        u.put("requests_completed_by_clients_in_measured_runs", keyswapRequests);
+        return u;
+    }
+
+    private Map<String, Long> metrics() throws IOException {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String line : httpBody("http://127.0.0.1:" + keyswapPort + "/metrics").split("\n")) {
+            if (line.startsWith("keyswap_")) {
                 String[] kv = line.split("\\s+");
-                u.put(kv[0], Double.valueOf(kv[1]).longValue());
+                try {
+                    out.put(kv[0], Double.valueOf(kv[1]).longValue());
+                } catch (RuntimeException e) {
+                    // a label or a non-number; not needed here
+                }
             }
         }
-        u.put("keyswap_requests_completed_by_clients_in_measured_runs", keyswapRequests);
-        return u;
+        return out;
     }
 
     // ---------------------------------------------------------------- reporting
@@ -701,6 +737,12 @@ public final class LoadHarness {
                                 r.get("scenario"), r.get("errors").equals(0L) ? "yes" : "NO", growth, peak / 1024)));
             }
         }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> usage = (Map<String, Object>) facts.get("usage");
+        long written = usage.get("usage_written") == null ? -1 : ((Number) usage.get("usage_written")).longValue();
+        long exchanges = usage.get("exchanges_total") == null ? -1 : ((Number) usage.get("exchanges_total")).longValue();
+        bars.add(verdict(written >= 0 && written == exchanges, "usage log: " + written + " records stored for " + exchanges
+                + " exchanges (queue dropped " + usage.get("usage_queue_dropped") + ", failed " + usage.get("usage_failed") + ")"));
         Object h = facts.get("keyswap_healthz_ms");
         bars.add(verdict(((Number) h).longValue() <= 2000, "/healthz " + h + " ms after start ≤ 2000 ms"));
         return bars;
