@@ -61,12 +61,20 @@ mvn -q -B dependency:build-classpath -pl proxy-bench -Dmdep.outputFile="$CP_FILE
 # proxy-core from this tree first, ahead of whatever copy the local repository holds.
 CP="$BENCH/target/classes:$ROOT/proxy-core/target/classes:$(cat "$CP_FILE")"
 
+# Pinning: proxies (nginx, Keyswap) on PROXY_CPUS; wrk, the Java clients, the upstream and the
+# harness itself on LOAD_CPUS. Decided here, before the harness is itself pinned (a pinned JVM
+# sees only its own CPUs).
 PIN=()
-if [[ -z "${LOAD_CPUS+x}" ]]; then
-  if (( $(nproc) >= 2 )); then LOAD_CPUS="1-$(( $(nproc) - 1 ))"; else LOAD_CPUS=""; fi
+NCPU=$(nproc --all)
+if [[ -z "${PROXY_CPUS+x}" ]]; then
+  if (( NCPU >= 2 )); then PROXY_CPUS="0"; else PROXY_CPUS=""; fi
 fi
-[[ -n "$LOAD_CPUS" ]] && PIN=(taskset -c "$LOAD_CPUS")
-export LOAD_CPUS
+if [[ -z "${LOAD_CPUS+x}" ]]; then
+  if (( NCPU >= 2 )); then LOAD_CPUS="1-$(( NCPU - 1 ))"; else LOAD_CPUS=""; fi
+fi
+[[ -n "$LOAD_CPUS" && -n "$PROXY_CPUS" ]] && PIN=(taskset -c "$LOAD_CPUS")
+echo "[run.sh] proxies on CPU(s) [${PROXY_CPUS}], load generator + upstream on CPU(s) [${LOAD_CPUS}] of $NCPU"
+export LOAD_CPUS PROXY_CPUS
 export KS_JAR="$ROOT/proxy-server/target/keyswap.jar" KS_RESULTS="$BENCH/results" KS_HARNESS="$BENCH/harness" KS_PIDFILE="$PIDFILE"
 
 "${PIN[@]}" java -Xms512m -Xmx1g -cp "$CP" dev.keyswap.bench.load.LoadHarness &

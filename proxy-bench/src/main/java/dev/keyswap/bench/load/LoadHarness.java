@@ -302,6 +302,7 @@ public final class LoadHarness {
     private static List<String> pinned(String cpus, String... cmd) {
         List<String> out = new ArrayList<>();
         if (cpus != null && !cpus.isBlank()) {
+            // Also when the list is the harness's own: an unpinned child would inherit the harness's CPUs.
             out.add("taskset");
             out.add("-c");
             out.add(cpus);
@@ -784,7 +785,7 @@ public final class LoadHarness {
 
     private Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("nproc", quiet("nproc").trim());
+        m.put("nproc", quiet("nproc", "--all").trim());
         m.put("free_g", quiet("free", "-g"));
         m.put("cpu_model", quiet("sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").trim());
         m.put("kernel", quiet("uname", "-r").trim());
