@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Keyswap end-to-end load harness: direct vs nginx (header swap only) vs Keyswap (every governance
+# step on), interleaved, repeated; one table on stdout, JSON under proxy-bench/results/.
+#
+#   proxy-bench/run.sh            # full matrix, ~10 minutes
+#   QUICK=1 proxy-bench/run.sh    # smoke version, ~2-3 minutes
+#
+# Knobs (environment): DURATION (s per measured run), WARMUP (s), REPS, RATE (paced req/s),
+# STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
+# default on >=2 CPUs: proxies on CPU 0, wrk + clients + upstream on the rest; set both empty to
+# disable pinning), SKIP_BUILD=1.
+# Everything listens on and talks to 127.0.0.1 only. Every process started here is stopped on exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BENCH="$ROOT/proxy-bench"
+RUN_DIR="$(mktemp -d /tmp/keyswap-run-XXXXXX)"
+PIDFILE="$RUN_DIR/pids"
+: > "$PIDFILE"
+HARNESS_PID=""
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$HARNESS_PID" ]] && kill -0 "$HARNESS_PID" 2>/dev/null; then
+    kill -TERM "$HARNESS_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$HARNESS_PID" 2>/dev/null || break; sleep 0.1; done
+  fi
+  # The harness stops its children itself; this catches any it could not (e.g. it was SIGKILLed).
+  while read -r pid; do
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || true
+  done < "$PIDFILE"
+  sleep 0.5
+  while read -r pid; do
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  done < "$PIDFILE"
+  rm -rf "$RUN_DIR"
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+need_pkgs=()
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
+command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx)
+if (( ${#need_pkgs[@]} )); then
+  echo "[run.sh] installing ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y "${need_pkgs[@]}" >/dev/null || { apt-get update >/dev/null && apt-get install -y "${need_pkgs[@]}" >/dev/null; }
+fi
+for tool in java mvn wrk nginx taskset jcmd jstat; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "[run.sh] missing $tool" >&2; exit 1; }
+done
+
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -f proxy-server/target/keyswap.jar ]]; then
+  echo "[run.sh] building keyswap.jar and proxy-bench"
+  mvn -B -q -DskipTests package -pl proxy-server,proxy-bench -am
+fi
+CP_FILE="$RUN_DIR/cp.txt"
+mvn -q -B dependency:build-classpath -pl proxy-bench -Dmdep.outputFile="$CP_FILE" >/dev/null
+# proxy-core from this tree first, ahead of whatever copy the local repository holds.
+CP="$BENCH/target/classes:$ROOT/proxy-core/target/classes:$(cat "$CP_FILE")"
+
+# Pinning: proxies (nginx, Keyswap) on PROXY_CPUS; wrk, the Java clients, the upstream and the
+# harness itself on LOAD_CPUS. Decided here, before the harness is itself pinned (a pinned JVM
+# sees only its own CPUs).
+PIN=()
+NCPU=$(nproc --all)
+if [[ -z "${PROXY_CPUS+x}" ]]; then
+  if (( NCPU >= 2 )); then PROXY_CPUS="0"; else PROXY_CPUS=""; fi
+fi
+if [[ -z "${LOAD_CPUS+x}" ]]; then
+  if (( NCPU >= 2 )); then LOAD_CPUS="1-$(( NCPU - 1 ))"; else LOAD_CPUS=""; fi
+fi
+[[ -n "$LOAD_CPUS" && -n "$PROXY_CPUS" ]] && PIN=(taskset -c "$LOAD_CPUS")
+echo "[run.sh] proxies on CPU(s) [${PROXY_CPUS}], load generator + upstream on CPU(s) [${LOAD_CPUS}] of $NCPU"
+export LOAD_CPUS PROXY_CPUS
+export KS_JAR="$ROOT/proxy-server/target/keyswap.jar" KS_RESULTS="$BENCH/results" KS_HARNESS="$BENCH/harness" KS_PIDFILE="$PIDFILE"
+
+"${PIN[@]}" java -Xms512m -Xmx1g -cp "$CP" dev.keyswap.bench.load.LoadHarness &
+HARNESS_PID=$!
+echo "$HARNESS_PID" >> "$PIDFILE"
+wait "$HARNESS_PID"
