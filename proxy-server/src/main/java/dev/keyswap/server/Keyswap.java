@@ -66,6 +66,10 @@ public final class Keyswap implements AutoCloseable {
 
     /** Opens storage and the vault and starts listening. */
     public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
+        // Loading BoringSSL takes about a second; do it beside the database migrations, not after.
+        Thread tls = new Thread(io.netty.handler.ssl.OpenSsl::isAvailable, "keyswap-tls-init");
+        tls.setDaemon(true);
+        tls.start();
         MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
         Keyswap k = new Keyswap(settings, masterKey);
         try {
