@@ -1,17 +1,26 @@
 package dev.keyswap.server;
 
 import dev.keyswap.auth.ApiKey;
+import dev.keyswap.connect.AuthType;
+import dev.keyswap.connect.Connection;
 import dev.keyswap.auth.TokenHasher;
 import dev.keyswap.server.config.ConfigException;
 import dev.keyswap.server.config.ConfigLoader;
 import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
+import dev.keyswap.store.SplitKeyStore;
 import dev.keyswap.store.StoreException;
 import dev.keyswap.vault.MasterKey;
+import dev.keyswap.vault.Vault;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,10 +28,13 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,18 +51,42 @@ public final class Cli {
               keys create --name N       create a token; prints it alone on the first line
                    [--scopes proxy,read,write,admin] [--providers openai,anthropic,...]
                    [--expires 30d|12h|2027-01-01T00:00:00Z] [--rpm N] [--no-server-keys]
+                   [--connections cn_a,cn_b]
               keys list                  one line per key: id, name, scopes, providers, expiry, state
               keys revoke ID             revoke a key (takes effect within the token cache TTL, 5 s by default)
+              connections add --name N (--provider P | --base-url URL)
+                   --auth bearer|api_key|basic|oauth2_token|query|none [--auth-param NAME]
+                   [--header 'Name: value']... [--allow-path /prefix]... [--secret-env VAR]
+                                         store a credential; the secret is read from stdin (one per
+                                         line; several lines make a key pool) or from $VAR, never
+                                         from the command line; prints the new connection id
+              connections list           one line per connection: id, name, upstream, auth, masked secrets
+              connections remove ID      delete a connection and its secrets
+              split-keys create --provider P
+                                         split a provider key read from stdin; prints key_id= and
+                                         client_part= (shown only now; Keyswap keeps no copy of it)
+              split-keys list            one line per split key: id, provider, created, state
+              split-keys revoke ID       revoke a split key
 
             every command takes --config FILE (default: config/keyswap.yaml)
             """;
     private static final Set<String> SCOPES = Set.of(ApiKey.SCOPE_PROXY, ApiKey.SCOPE_READ, ApiKey.SCOPE_WRITE, ApiKey.SCOPE_ADMIN);
 
+    /** Everything under the CLI belongs to the bootstrap admin actor until actors are managed. */
+    static final String ADMIN_ACTOR = "act_admin";
+
+    private final InputStream in;
     private final PrintStream out;
     private final PrintStream err;
     private final Map<String, String> env;
 
     public Cli(PrintStream out, PrintStream err, Map<String, String> env) {
+        this(System.in, out, err, env);
+    }
+
+    /** @param in where secrets are read from: they never come from argv (shell history, ps) */
+    public Cli(InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
+        this.in = in;
         this.out = out;
         this.err = err;
         this.env = env;
@@ -64,6 +100,8 @@ public final class Cli {
             return switch (command) {
                 case "serve" -> serve(args);
                 case "keys" -> keys(args);
+                case "connections" -> connections(args);
+                case "split-keys" -> splitKeys(args);
                 case "help", "--help", "-h" -> {
                     out.print(USAGE);
                     yield 0;
@@ -139,7 +177,7 @@ public final class Cli {
         String sub = args.positional.get(1);
         switch (sub) {
             case "create" -> {
-                args.allow("config", "name", "scopes", "providers", "expires", "rpm", "no-server-keys");
+                args.allow("config", "name", "scopes", "providers", "expires", "rpm", "no-server-keys", "connections");
                 args.positionals(2, "keys create takes options only (did you mean --name?)");
             }
             case "list" -> {
@@ -157,14 +195,14 @@ public final class Cli {
         try (Database db = Database.open(settings.storageUrl())) {
             ApiKeyStore keys = new ApiKeyStore(db);
             return switch (sub) {
-                case "create" -> createKey(args, keys, new TokenHasher(masterKey));
+                case "create" -> createKey(args, keys, new TokenHasher(masterKey), db, masterKey);
                 case "list" -> listKeys(keys);
                 default -> revokeKey(args, keys);
             };
         }
     }
 
-    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher) {
+    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher, Database db, MasterKey masterKey) {
         String name = args.options.get("name");
         if (name == null || name.isBlank()) {
             throw new UsageError("keys create needs --name");
@@ -189,8 +227,12 @@ public final class Cli {
         }
         Instant now = Instant.now();
         Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
-        ApiKey key = new ApiKey(ApiKeyStore.newId(), "act_admin", name.trim(), scopes, providers,
-                !args.flags.contains("no-server-keys"), rpm, expires, null, now, null, Set.of());
+        Set<String> connections = list(args.options.getOrDefault("connections", ""));
+        if (!connections.isEmpty()) {
+            requireConnections(new ConnectionStore(db, vault(masterKey)), connections);
+        }
+        ApiKey key = new ApiKey(ApiKeyStore.newId(), ADMIN_ACTOR, name.trim(), scopes, providers,
+                !args.flags.contains("no-server-keys"), rpm, expires, null, now, null, connections);
         String token = Keyswap.createKey(keys, hasher, key);
         out.println(token);
         err.println("keyswap: created " + key.id() + " (" + key.name() + "); the token above is shown only now");
@@ -201,9 +243,10 @@ public final class Cli {
         Instant now = Instant.now();
         for (ApiKey k : keys.list(null)) {
             String state = k.isRevoked() ? "revoked" : k.isExpiredAt(now) ? "expired" : "active";
-            out.printf("%s\t%s\tscopes=%s\tproviders=%s\texpires=%s\trpm=%s\t%s%n", k.id(), k.name(),
+            out.printf("%s\t%s\tscopes=%s\tproviders=%s\tconnections=%s\texpires=%s\trpm=%s\t%s%n", k.id(), k.name(),
                     String.join(",", new java.util.TreeSet<>(k.scopes())),
                     k.providers().isEmpty() ? "*" : String.join(",", new java.util.TreeSet<>(k.providers())),
+                    k.connections().isEmpty() ? "-" : String.join(",", new java.util.TreeSet<>(k.connections())),
                     k.expiresAt() == null ? "never" : k.expiresAt().toString(),
                     k.rateLimitRpm() == null ? "-" : k.rateLimitRpm().toString(), state);
         }
@@ -222,6 +265,239 @@ public final class Cli {
         }
         err.println("keyswap: revoked " + id);
         return 0;
+    }
+
+    private void requireConnections(ConnectionStore store, Set<String> ids) {
+        for (String id : ids) {
+            if (store.get(id).filter(c -> c.actorId().equals(ADMIN_ACTOR)).isEmpty()) {
+                throw new IllegalArgumentException("--connections: no connection with id " + id);
+            }
+        }
+    }
+
+    // --- connections ---
+
+    private int connections(Args args) {
+        if (args.positional.size() < 2) {
+            throw new UsageError("connections needs a subcommand: add, list or remove");
+        }
+        String sub = args.positional.get(1);
+        switch (sub) {
+            case "add" -> {
+                args.allow("config", "name", "provider", "base-url", "auth", "auth-param", "header", "allow-path", "secret-env");
+                args.positionals(2, "connections add takes options only (did you mean --name?)");
+            }
+            case "list" -> {
+                args.allow("config");
+                args.positionals(2, "connections list takes no arguments");
+            }
+            case "remove" -> {
+                args.allow("config");
+                args.positionals(3, "connections remove needs exactly one connection id");
+            }
+            default -> throw new UsageError("unknown connections subcommand '" + sub + "'");
+        }
+        // Parse everything the command line says before reading a secret or opening the database.
+        Connection draft = "add".equals(sub) ? connectionFromArgs(args) : null;
+        Settings settings = settings(args);
+        if (draft != null && draft.provider() != null && settings.catalog().find(draft.provider()) == null) {
+            throw new UsageError("unknown provider '" + draft.provider() + "' (not in the catalog or config)");
+        }
+        List<String> secrets = draft == null || draft.authType() == AuthType.NONE ? List.of() : readSecrets(args, true);
+        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        try (Database db = Database.open(settings.storageUrl())) {
+            ConnectionStore store = new ConnectionStore(db, vault(masterKey));
+            return switch (sub) {
+                case "add" -> {
+                    store.create(draft, secrets);
+                    out.println(draft.id());
+                    err.println("keyswap: created " + draft.id() + " (" + draft.name() + ") with "
+                            + secrets.size() + (secrets.size() == 1 ? " secret" : " secrets"));
+                    yield 0;
+                }
+                case "list" -> listConnections(store);
+                default -> {
+                    String id = args.positional.get(2);
+                    if (!store.delete(id, ADMIN_ACTOR)) {
+                        err.println("keyswap: no connection with id " + id);
+                        yield 1;
+                    }
+                    err.println("keyswap: removed " + id + " and its secrets");
+                    yield 0;
+                }
+            };
+        }
+    }
+
+    private Connection connectionFromArgs(Args args) {
+        String name = args.options.get("name");
+        if (name == null || name.isBlank()) {
+            throw new UsageError("connections add needs --name");
+        }
+        String provider = args.options.get("provider");
+        String baseUrl = args.options.get("base-url");
+        if (provider == null && baseUrl == null) {
+            throw new UsageError("connections add needs --provider or --base-url");
+        }
+        String auth = args.options.get("auth");
+        if (auth == null) {
+            throw new UsageError("connections add needs --auth (bearer, api_key, basic, oauth2_token, query or none)");
+        }
+        AuthType type;
+        try {
+            type = AuthType.valueOf(auth.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new UsageError("unknown --auth '" + auth + "' (expected bearer, api_key, basic, oauth2_token, query or none)");
+        }
+        if (type == AuthType.NONE && args.options.containsKey("secret-env")) {
+            throw new UsageError("--auth none takes no secret, so no --secret-env");
+        }
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String h : args.all("header")) {
+            int colon = h.indexOf(':');
+            if (colon <= 0) {
+                throw new UsageError("--header takes 'Name: value', got '" + h + "'");
+            }
+            String headerName = h.substring(0, colon).trim();
+            if (headers.put(headerName, h.substring(colon + 1).trim()) != null) {
+                throw new UsageError("--header '" + headerName + "' is given twice");
+            }
+        }
+        return new Connection(ConnectionStore.newId(), ADMIN_ACTOR, name.trim(), provider, baseUrl, type,
+                args.options.get("auth-param"), headers, args.all("allow-path"), Instant.ofEpochMilli(System.currentTimeMillis()));
+    }
+
+    private int listConnections(ConnectionStore store) {
+        for (Connection c : store.list(null)) {
+            String auth = c.authType().name().toLowerCase(Locale.ROOT) + (c.authParam() == null ? "" : ":" + c.authParam());
+            out.printf("%s\t%s\tprovider=%s\tbase_url=%s\tauth=%s\tsecrets=%s\tpaths=%s\theaders=%s%n", c.id(), c.name(),
+                    c.provider() == null ? "-" : c.provider(),
+                    c.baseUrl() == null ? "-" : c.baseUrl(),
+                    auth,
+                    c.authType() == AuthType.NONE ? "-" : String.join(",", store.maskedSecrets(c)),
+                    c.allowedPaths().isEmpty() ? "*" : String.join(",", c.allowedPaths()),
+                    c.extraHeaders().isEmpty() ? "-" : String.join(",", new TreeSet<>(c.extraHeaders().keySet())));
+        }
+        return 0;
+    }
+
+    // --- split keys ---
+
+    private int splitKeys(Args args) {
+        if (args.positional.size() < 2) {
+            throw new UsageError("split-keys needs a subcommand: create, list or revoke");
+        }
+        String sub = args.positional.get(1);
+        switch (sub) {
+            case "create" -> {
+                args.allow("config", "provider", "secret-env");
+                args.positionals(2, "split-keys create takes options only (did you mean --provider?)");
+                if (args.options.get("provider") == null || args.options.get("provider").isBlank()) {
+                    throw new UsageError("split-keys create needs --provider");
+                }
+            }
+            case "list" -> {
+                args.allow("config");
+                args.positionals(2, "split-keys list takes no arguments");
+            }
+            case "revoke" -> {
+                args.allow("config");
+                args.positionals(3, "split-keys revoke needs exactly one split key id");
+            }
+            default -> throw new UsageError("unknown split-keys subcommand '" + sub + "'");
+        }
+        Settings settings = settings(args);
+        String provider = args.options.get("provider");
+        if (provider != null && settings.catalog().find(provider.trim()) == null) {
+            throw new UsageError("unknown provider '" + provider + "' (not in the catalog or config)");
+        }
+        List<String> secrets = "create".equals(sub) ? readSecrets(args, false) : List.of();
+        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        try (Database db = Database.open(settings.storageUrl())) {
+            SplitKeyStore store = new SplitKeyStore(db, vault(masterKey));
+            return switch (sub) {
+                case "create" -> {
+                    byte[] key = secrets.get(0).getBytes(StandardCharsets.UTF_8);
+                    SplitKeyStore.Created created;
+                    try {
+                        created = store.create(ADMIN_ACTOR, provider.trim(), key);
+                    } finally {
+                        Arrays.fill(key, (byte) 0);
+                    }
+                    out.println("key_id=" + created.key().id());
+                    out.println("client_part=" + created.clientPart());
+                    err.println("keyswap: created " + created.key().id() + "; the client part above is shown only now and"
+                            + " Keyswap keeps no copy: send it as X-Partial-Key with X-Partial-Key-Id: " + created.key().id());
+                    yield 0;
+                }
+                case "list" -> {
+                    for (SplitKeyStore.SplitKey k : store.list(null)) {
+                        out.printf("%s\tprovider=%s\tcreated=%s\t%s%n", k.id(), k.provider(), k.createdAt(),
+                                k.revokedAt() == null ? "active" : "revoked");
+                    }
+                    yield 0;
+                }
+                default -> {
+                    String id = args.positional.get(2);
+                    if (store.get(id).filter(k -> k.actorId().equals(ADMIN_ACTOR)).isEmpty()) {
+                        err.println("keyswap: no split key with id " + id);
+                        yield 1;
+                    }
+                    err.println(store.revoke(id, ADMIN_ACTOR) ? "keyswap: revoked " + id : "keyswap: " + id + " was already revoked");
+                    yield 0;
+                }
+            };
+        }
+    }
+
+    /**
+     * Secrets from $VAR (--secret-env) or stdin: one per non-blank line, surrounding whitespace
+     * dropped (a trailing space or CR pasted along is never part of a key). Never echoed.
+     */
+    private List<String> readSecrets(Args args, boolean pool) {
+        String var = args.options.get("secret-env");
+        String source;
+        String text;
+        if (var != null) {
+            source = "environment variable " + var;
+            text = env.get(var);
+            if (text == null) {
+                throw new IllegalArgumentException(source + " is not set");
+            }
+        } else {
+            source = "stdin";
+            if (in == System.in && System.console() != null) {
+                err.println("keyswap: reading the secret from stdin" + (pool ? " (one per line)" : "") + "; end with Ctrl-D");
+            }
+            text = readAll(in);
+        }
+        List<String> secrets = text.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        if (secrets.isEmpty()) {
+            throw new IllegalArgumentException("no secret on " + source);
+        }
+        if (!pool && secrets.size() > 1) {
+            throw new IllegalArgumentException("expected one key on " + source + ", got " + secrets.size() + " lines");
+        }
+        return secrets;
+    }
+
+    private static String readAll(InputStream in) {
+        try {
+            BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder();
+            char[] buf = new char[4096];
+            for (int n; (n = r.read(buf)) > 0; ) {
+                sb.append(buf, 0, n);
+            }
+            return sb.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read stdin", e);
+        }
+    }
+
+    /** The vault over the one master key the CLI loads; rotation's second key is vault rotate's business. */
+    private static Vault vault(MasterKey masterKey) {
+        return new Vault(List.of(masterKey));
     }
 
     static Instant expiry(String value, Instant now) {
@@ -271,6 +547,8 @@ public final class Cli {
         private static final Set<String> FLAGS = Set.of("no-server-keys");
         final List<String> positional = new ArrayList<>();
         final Map<String, String> options = new HashMap<>();
+        /** Every value of every option in order, for the repeatable ones (--header, --allow-path). */
+        final Map<String, List<String>> repeated = new HashMap<>();
         final Set<String> flags = new LinkedHashSet<>();
 
         static Args parse(String[] argv) {
@@ -281,7 +559,7 @@ public final class Cli {
                     String name = s.substring(2);
                     int eq = name.indexOf('=');
                     if (eq >= 0) {
-                        a.options.put(name.substring(0, eq), name.substring(eq + 1));
+                        a.put(name.substring(0, eq), name.substring(eq + 1));
                     } else if (FLAGS.contains(name) || name.equals("help")) {
                         a.flags.add(name);
                     } else {
@@ -289,13 +567,22 @@ public final class Cli {
                         if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) {
                             throw new UsageError("--" + name + " needs a value");
                         }
-                        a.options.put(name, argv[++i]);
+                        a.put(name, argv[++i]);
                     }
                 } else {
                     a.positional.add(s);
                 }
             }
             return a;
+        }
+
+        private void put(String name, String value) {
+            options.put(name, value);
+            repeated.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+        }
+
+        List<String> all(String name) {
+            return repeated.getOrDefault(name, List.of());
         }
 
         void positionals(int expected, String message) {

@@ -3,13 +3,21 @@ package dev.keyswap.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.auth.ApiKey;
 import dev.keyswap.auth.TokenHasher;
+import dev.keyswap.connect.AuthType;
+import dev.keyswap.connect.Connection;
 import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
+import dev.keyswap.store.SplitKeyStore;
 import dev.keyswap.vault.MasterKey;
+import dev.keyswap.vault.Vault;
+import dev.keyswap.vault.VaultException;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,6 +53,8 @@ class CliTest {
     private Path db;
     private final List<Result> results = new ArrayList<>();
     private final List<String> tokens = new ArrayList<>();
+    /** Connection and provider secrets given on stdin or in env: no output may ever hold one. */
+    private final List<String> secrets = new ArrayList<>();
 
     record Result(String[] args, int code, String out, String err) {
         List<String> outLines() {
@@ -75,6 +85,10 @@ class CliTest {
                 assertFalse(rest.contains(token), "a token appears outside its create's first stdout line: "
                         + String.join(" ", r.args));
                 assertFalse(rest.contains(token.substring(4, 20)), "part of a token appears in output: " + String.join(" ", r.args));
+            }
+            for (String secret : secrets) {
+                assertFalse(all.contains(secret.substring(4, secret.length() - 4)), "a secret appears in output: "
+                        + String.join(" ", r.args));
             }
         }
     }
@@ -223,7 +237,25 @@ class CliTest {
                 Arguments.of(new String[] {"keys", "revoke"}, "keys revoke needs exactly one key id"),
                 Arguments.of(new String[] {"keys", "revoke", "a", "b"}, "keys revoke needs exactly one key id"),
                 Arguments.of(new String[] {"keys", "list", "extra"}, "keys list takes no arguments"),
-                Arguments.of(new String[] {"serve", "now"}, "serve takes no arguments"));
+                Arguments.of(new String[] {"serve", "now"}, "serve takes no arguments"),
+                Arguments.of(new String[] {"connections"}, "connections needs a subcommand"),
+                Arguments.of(new String[] {"connections", "edit"}, "unknown connections subcommand 'edit'"),
+                Arguments.of(new String[] {"connections", "add", "--provider", "openai", "--auth", "bearer"}, "connections add needs --name"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--auth", "bearer"}, "connections add needs --provider or --base-url"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--provider", "openai"}, "connections add needs --auth"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--provider", "openai", "--auth", "token"}, "unknown --auth 'token'"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--provider", "nosuch", "--auth", "bearer"}, "unknown provider 'nosuch'"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer",
+                        "--header", "no colon"}, "--header takes 'Name: value'"),
+                Arguments.of(new String[] {"connections", "add", "--name", "a", "--provider", "openai", "--auth", "none",
+                        "--secret-env", "X"}, "--auth none takes no secret"),
+                Arguments.of(new String[] {"connections", "remove"}, "connections remove needs exactly one connection id"),
+                Arguments.of(new String[] {"connections", "list", "x"}, "connections list takes no arguments"),
+                Arguments.of(new String[] {"split-keys"}, "split-keys needs a subcommand"),
+                Arguments.of(new String[] {"split-keys", "create"}, "split-keys create needs --provider"),
+                Arguments.of(new String[] {"split-keys", "create", "--provider", "nosuch"}, "unknown provider 'nosuch'"),
+                Arguments.of(new String[] {"split-keys", "delete", "x"}, "unknown split-keys subcommand 'delete'"),
+                Arguments.of(new String[] {"split-keys", "revoke"}, "split-keys revoke needs exactly one split key id"));
     }
 
     @ParameterizedTest(name = "{1}")
@@ -280,7 +312,216 @@ class CliTest {
         assertEquals(1, list.outLines().size(), list.out);
     }
 
+    // --- connections ---
+
+    private static final String OPENAI_SECRET = "sk-proj-CLIsecretVALUE-0123456789abcd";
+
+    @Test
+    void connectionsAddReadsTheSecretFromStdinAndListShowsItMaskedOnly() {
+        secrets.add(OPENAI_SECRET);
+        Result r = cliIn(OPENAI_SECRET + "\n", "connections", "add", "--name", "my openai", "--provider", "openai",
+                "--auth", "bearer", "--header", "OpenAI-Organization: org-42", "--allow-path", "/v1/chat/",
+                "--allow-path", "/v1/models");
+        assertEquals(0, r.code, r.err);
+        assertEquals(1, r.outLines().size(), r.out);
+        String id = r.outLines().get(0);
+        assertTrue(id.matches("cn_[0-9A-Za-z]{16}"), id);
+
+        Result list = cli("connections", "list");
+        assertEquals(0, list.code, list.err);
+        assertEquals(1, list.outLines().size(), list.out);
+        String line = list.outLines().get(0);
+        assertTrue(line.startsWith(id + "\tmy openai\t"), line);
+        assertTrue(line.contains("provider=openai"), line);
+        assertTrue(line.contains("auth=bearer"), line);
+        assertTrue(line.contains("secrets=" + Vault.mask(OPENAI_SECRET)), line);
+        assertTrue(line.contains("paths=/v1/chat/,/v1/models"), line);
+        assertTrue(line.contains("headers=OpenAI-Organization"), line);
+
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            ConnectionStore store = new ConnectionStore(d, vault());
+            Connection c = store.get(id).orElseThrow();
+            assertEquals("act_admin", c.actorId());
+            assertEquals(Map.of("OpenAI-Organization", "org-42"), c.extraHeaders());
+            assertEquals(List.of(OPENAI_SECRET), store.openSecrets(c));
+        }
+    }
+
+    @Test
+    void severalStdinLinesMakeAKeyPoolInOrder() {
+        List<String> pool = List.of("pool-secret-one-1111111111", "pool-secret-two-2222222222", "pool-secret-three-33333333");
+        secrets.addAll(pool);
+        String id = addConnection(String.join("\r\n", pool) + "\n\n", "connections", "add", "--name", "pool",
+                "--base-url", "https://api.example.com/v1", "--auth", "api_key", "--auth-param", "X-Service-Key");
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            ConnectionStore store = new ConnectionStore(d, vault());
+            Connection c = store.get(id).orElseThrow();
+            assertEquals(AuthType.API_KEY, c.authType());
+            assertEquals("X-Service-Key", c.authParam());
+            assertEquals(pool, store.openSecrets(c));
+        }
+        assertTrue(listLine("connections", id).contains("auth=api_key:X-Service-Key"));
+    }
+
+    @Test
+    void secretEnvReadsTheNamedVariable() {
+        String secret = "env-provided-secret-ABCDEFGH";
+        secrets.add(secret);
+        Result r = runIn(Map.of("KEYSWAP_MASTER_KEY", TestKeyswap.MASTER_KEY, "SVC_TOKEN", secret), "",
+                "connections", "add", "--name", "env", "--base-url", "https://api.example.com", "--auth", "query",
+                "--auth-param", "api_key", "--secret-env", "SVC_TOKEN", "--config", config.toString());
+        assertEquals(0, r.code, r.err);
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            ConnectionStore store = new ConnectionStore(d, vault());
+            assertEquals(List.of(secret), store.openSecrets(store.get(r.outLines().get(0)).orElseThrow()));
+        }
+        Result missing = cli("connections", "add", "--name", "env2", "--base-url", "https://api.example.com",
+                "--auth", "bearer", "--secret-env", "NOT_SET_ANYWHERE");
+        assertEquals(1, missing.code);
+        assertTrue(missing.err.contains("NOT_SET_ANYWHERE is not set"), missing.err);
+    }
+
+    @Test
+    void authNoneReadsNoSecret() {
+        String id = addConnection("", "connections", "add", "--name", "open", "--base-url", "https://status.example.com",
+                "--auth", "none");
+        assertTrue(listLine("connections", id).contains("auth=none\tsecrets=-"), listLine("connections", id));
+    }
+
+    @Test
+    void secretOnTheCommandLineIsRefusedAndNotEchoed() {
+        String secret = "argv-secret-MUST-NOT-STORE-123";
+        secrets.add(secret);
+        for (String[] args : List.of(
+                new String[] {"connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer", "--secret", secret},
+                new String[] {"connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer", "--secret=" + secret},
+                new String[] {"split-keys", "create", "--provider", "openai", "--secret", secret})) {
+            Result r = cliIn(OPENAI_SECRET + "\n", args);
+            assertEquals(2, r.code, r.err);
+            assertTrue(r.err.startsWith("keyswap: unknown option --secret"), r.err);
+            assertEquals("", r.out);
+        }
+        assertEquals("", cli("connections", "list").out);
+        assertEquals("", cli("split-keys", "list").out);
+    }
+
+    @Test
+    void emptyStdinIsRefused() {
+        Result r = cliIn("\n  \n", "connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("no secret on stdin"), r.err);
+        assertEquals("", cli("connections", "list").out);
+    }
+
+    @Test
+    void invalidConnectionExits1NamingTheFieldAndStoresNothing() {
+        secrets.add(OPENAI_SECRET);
+        Result r = cliIn(OPENAI_SECRET, "connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer",
+                "--header", "Authorization: Bearer sneaky-header-secret");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("extra_headers: 'Authorization' is a credential slot"), r.err);
+        Result http = cliIn(OPENAI_SECRET, "connections", "add", "--name", "b", "--base-url", "ftp://x.example", "--auth", "bearer");
+        assertEquals(1, http.code);
+        assertTrue(http.err.contains("base_url"), http.err);
+        assertEquals("", cli("connections", "list").out);
+    }
+
+    @Test
+    void removeDeletesTheConnectionAndUnknownIdsExit1() {
+        secrets.add(OPENAI_SECRET);
+        String id = addConnection(OPENAI_SECRET, "connections", "add", "--name", "gone", "--provider", "openai", "--auth", "bearer");
+        Result r = cli("connections", "remove", id);
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("removed " + id), r.err);
+        assertEquals("", cli("connections", "list").out);
+        Result again = cli("connections", "remove", id);
+        assertEquals(1, again.code);
+        assertTrue(again.err.contains("no connection with id " + id), again.err);
+    }
+
+    @Test
+    void keysCreateWithConnectionsStoresThemAfterCheckingTheyExist() {
+        secrets.add(OPENAI_SECRET);
+        String a = addConnection(OPENAI_SECRET, "connections", "add", "--name", "a", "--provider", "openai", "--auth", "bearer");
+        String b = addConnection("", "connections", "add", "--name", "b", "--base-url", "https://x.example", "--auth", "none");
+        ApiKey key = storedKeyFor(create("keys", "create", "--name", "scoped", "--connections", a + "," + b));
+        assertEquals(Set.of(a, b), key.connections());
+        assertTrue(listLineOf(key.id()).contains("connections=" + String.join(",", new java.util.TreeSet<>(Set.of(a, b)))));
+        assertEquals(Set.of(), storedKeyFor(create("keys", "create", "--name", "plain")).connections());
+
+        Result r = cli("keys", "create", "--name", "bad", "--connections", a + ",cn_doesnotexist");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("no connection with id cn_doesnotexist"), r.err);
+        assertEquals("", r.out);
+        assertEquals(2, cli("keys", "list").outLines().size(), "the refused key was not created");
+    }
+
+    // --- split keys ---
+
+    @Test
+    void splitKeysCreatePrintsKeyIdAndClientPartThatOpenTheKey() {
+        secrets.add(OPENAI_SECRET);
+        Result r = cliIn(OPENAI_SECRET + "\n", "split-keys", "create", "--provider", "openai");
+        assertEquals(0, r.code, r.err);
+        assertEquals(2, r.outLines().size(), r.out);
+        assertTrue(r.outLines().get(0).matches("key_id=pk_[0-9A-Za-z]{16}"), r.out);
+        assertTrue(r.outLines().get(1).matches("client_part=[A-Za-z0-9_-]{43}"), "client part line malformed");
+        String id = r.outLines().get(0).substring("key_id=".length());
+        String part = r.outLines().get(1).substring("client_part=".length());
+        assertTrue(r.err.contains("shown only now"), r.err);
+
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            SplitKeyStore store = new SplitKeyStore(d, vault());
+            assertEquals(OPENAI_SECRET, store.open(id, part).orElseThrow());
+            String wrong = (part.charAt(0) == 'A' ? "B" : "A") + part.substring(1);
+            assertThrows(VaultException.class, () -> store.open(id, wrong));
+        }
+        String line = listLine("split-keys", id);
+        assertTrue(line.contains("provider=openai") && line.endsWith("\tactive"), line);
+        assertFalse(cli("split-keys", "list").out.contains(part), "list shows the client part");
+
+        Result revoke = cli("split-keys", "revoke", id);
+        assertEquals(0, revoke.code, revoke.err);
+        assertTrue(listLine("split-keys", id).endsWith("\trevoked"));
+        try (Database d = Database.open("jdbc:sqlite:" + db)) {
+            assertTrue(new SplitKeyStore(d, vault()).open(id, part).isEmpty());
+        }
+        assertEquals(1, cli("split-keys", "revoke", "pk_doesnotexist").code);
+    }
+
+    @Test
+    void splitKeysCreateTakesExactlyOneKey() {
+        Result r = cliIn("key-one-aaaaaaaaaaaa\nkey-two-bbbbbbbbbbbb\n", "split-keys", "create", "--provider", "openai");
+        assertEquals(1, r.code);
+        assertTrue(r.err.contains("expected one key on stdin"), r.err);
+        assertEquals("", cli("split-keys", "list").out);
+    }
+
     // --- helpers ---
+
+    private static Vault vault() {
+        return new Vault(List.of(MasterKey.load(TestKeyswap.MASTER_KEY, null, null)));
+    }
+
+    private Result cliIn(String stdin, String... args) {
+        String[] withConfig = Stream.concat(Stream.of(args), Stream.of("--config", config.toString())).toArray(String[]::new);
+        return runIn(Map.of("KEYSWAP_MASTER_KEY", TestKeyswap.MASTER_KEY), stdin, withConfig);
+    }
+
+    /** Runs a connections add that must succeed; returns the new id. */
+    private String addConnection(String stdin, String... args) {
+        Result r = cliIn(stdin, args);
+        assertEquals(0, r.code, r.err);
+        assertEquals(1, r.outLines().size(), r.out);
+        return r.outLines().get(0);
+    }
+
+    private String listLine(String command, String id) {
+        Result r = cli(command, "list");
+        assertEquals(0, r.code, r.err);
+        return r.outLines().stream().filter(l -> l.startsWith(id + "\t")).findFirst()
+                .orElseThrow(() -> new AssertionError(id + " not listed: " + r.out));
+    }
 
     private Result cli(String... args) {
         String[] withConfig = Stream.concat(Stream.of(args), Stream.of("--config", config.toString())).toArray(String[]::new);
@@ -288,12 +529,16 @@ class CliTest {
     }
 
     private Result run(Map<String, String> env, String... args) {
+        return runIn(env, "", args);
+    }
+
+    private Result runIn(Map<String, String> env, String stdin, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = new Cli(o, e, env).run(args);
+            code = new Cli(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), o, e, env).run(args);
         }
         Result r = new Result(args, code, out.toString(StandardCharsets.UTF_8).replace("\r\n", "\n"),
                 err.toString(StandardCharsets.UTF_8));
