@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.auth.TokenFormat;
 import dev.keyswap.auth.TokenHasher;
@@ -138,6 +139,33 @@ class VaultKeysTest {
             Arrays.fill(a, (byte) 0);
             assertFalse(Arrays.equals(a, keys.tokenPepper()));
             assertEquals("VaultKeys[****]", keys.toString());
+        }
+    }
+
+    @Test
+    void aDatabaseWithTokensButNoRecordIsRefusedWhileSeveralKeysAreConfigured() throws SQLException {
+        try (Database db = Database.open(url())) {
+            // Raw SQL, as an older Keyswap wrote it: the ApiKey record grows with the schema.
+            try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO api_keys (id, actor_id, token_hash, scopes, created_at) VALUES ('key_old', 'act_admin', ?, 'proxy', 0)")) {
+                ps.setBytes(1, new TokenHasher(key).hash(TokenFormat.newToken()));
+                ps.executeUpdate();
+            }
+            MasterKey next = randomKey();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> VaultKeys.open(db, new Vault(List.of(next, key)), next));
+            assertTrue(e.getMessage().contains("without vault.previous_master_keys"), e.getMessage());
+            assertEquals(List.of(), metaRows(db));
+            VaultKeys.open(db, vault, key); // the key alone records the database as its own
+            assertEquals(2, metaRows(db).size());
+        }
+    }
+
+    @Test
+    void rotationBeforeAnyRecordIsRefused() throws SQLException {
+        try (Database db = Database.open(url())) {
+            assertThrows(IllegalStateException.class, () -> VaultRotation.rotate(db, vault, 10));
+            assertEquals(List.of(), metaRows(db));
         }
     }
 

@@ -8,7 +8,10 @@ import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.StoreException;
+import dev.keyswap.store.VaultKeys;
+import dev.keyswap.store.VaultRotation;
 import dev.keyswap.vault.MasterKey;
+import dev.keyswap.vault.Vault;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -42,6 +45,10 @@ public final class Cli {
               keys list                  one line per key: id, name, scopes, providers, expiry, state
               keys revoke ID             revoke a key (takes effect within the token cache TTL, 5 s by default)
 
+              vault rotate [--batch N]   re-seal every stored secret under the current master key, N rows per
+                                         transaction (default 100); the old key goes in vault.previous_master_keys
+                                         until it finishes (docs/vault.md)
+
             every command takes --config FILE (default: config/keyswap.yaml)
             """;
     private static final Set<String> SCOPES = Set.of(ApiKey.SCOPE_PROXY, ApiKey.SCOPE_READ, ApiKey.SCOPE_WRITE, ApiKey.SCOPE_ADMIN);
@@ -62,6 +69,7 @@ public final class Cli {
             Args args = Args.parse(argv);
             String command = args.positional.isEmpty() ? "help" : args.positional.get(0);
             return switch (command) {
+                case "vault" -> vault(args);
                 case "serve" -> serve(args);
                 case "keys" -> keys(args);
                 case "help", "--help", "-h" -> {
@@ -78,6 +86,10 @@ public final class Cli {
         } catch (UncheckedIOException e) {
             // e.g. the master key file cannot be created or read: say which file and why.
             err.println("keyswap: " + e.getMessage() + ": " + e.getCause().getMessage());
+            return 1;
+        } catch (IllegalStateException e) {
+            // A refusal to run, such as a master key this database does not belong to.
+            err.println("keyswap: " + e.getMessage());
             return 1;
         }
     }
@@ -153,11 +165,11 @@ public final class Cli {
             default -> throw new UsageError("unknown keys subcommand '" + sub + "'");
         }
         Settings settings = settings(args);
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
         try (Database db = Database.open(settings.storageUrl())) {
             ApiKeyStore keys = new ApiKeyStore(db);
             return switch (sub) {
-                case "create" -> createKey(args, keys, new TokenHasher(masterKey));
+                case "create" -> createKey(args, keys, new TokenHasher(vaultKeys(db, masterKeys).tokenPepper()));
                 case "list" -> listKeys(keys);
                 default -> revokeKey(args, keys);
             };
@@ -222,6 +234,50 @@ public final class Cli {
         }
         err.println("keyswap: revoked " + id);
         return 0;
+    }
+
+    /** The database's vault records: refuses a master key it does not belong to; records a fresh one's. */
+    private static VaultKeys vaultKeys(Database db, List<MasterKey> masterKeys) {
+        return VaultKeys.open(db, new Vault(masterKeys), masterKeys.get(0));
+    }
+
+    private int vault(Args args) {
+        if (args.positional.size() < 2) {
+            throw new UsageError("vault needs a subcommand: rotate");
+        }
+        if (!args.positional.get(1).equals("rotate")) {
+            throw new UsageError("unknown vault subcommand '" + args.positional.get(1) + "'");
+        }
+        args.allow("config", "batch");
+        args.positionals(2, "vault rotate takes options only");
+        int batch = 100;
+        if (args.options.containsKey("batch")) {
+            try {
+                batch = Integer.parseInt(args.options.get("batch"));
+            } catch (NumberFormatException e) {
+                batch = -1;
+            }
+            if (batch <= 0) {
+                throw new UsageError("--batch must be a positive whole number");
+            }
+        }
+        Settings settings = settings(args);
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
+        try (Database db = Database.open(settings.storageUrl())) {
+            Vault vault = new Vault(masterKeys);
+            VaultKeys.open(db, vault, masterKeys.get(0));
+            VaultRotation.Result r = VaultRotation.rotate(db, vault, batch);
+            String done = "re-sealed " + r.resealed() + (r.resealed() == 1 ? " secret" : " secrets") + " in " + r.batches()
+                    + (r.batches() == 1 ? " batch" : " batches");
+            if (r.remaining() == 0) {
+                err.println("keyswap: " + done + "; old keys can now be removed from vault.previous_master_keys");
+                return 0;
+            }
+            err.println("keyswap: " + done + "; " + r.remaining() + " still under an old key (" + r.unreadable()
+                    + " cannot be opened: tampered, or sealed under a key not configured; " + r.conflicts()
+                    + " changed while rotating): keep vault.previous_master_keys and run vault rotate again");
+            return 1;
+        }
     }
 
     static Instant expiry(String value, Instant now) {

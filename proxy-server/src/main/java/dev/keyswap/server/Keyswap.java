@@ -8,11 +8,13 @@ import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.UsageStore;
+import dev.keyswap.store.VaultKeys;
 import dev.keyswap.usage.PriceTable;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageLog;
 import dev.keyswap.usage.UsageRecord;
 import dev.keyswap.vault.MasterKey;
+import dev.keyswap.vault.Vault;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,16 +32,19 @@ public final class Keyswap implements AutoCloseable {
     private final UsageStore usage;
     private final UsageLog usageLog;
     private final TokenHasher hasher;
+    private final Vault vault;
     private final ProxyServer proxy;
     private boolean closed;
 
-    private Keyswap(Settings settings, MasterKey masterKey) {
+    private Keyswap(Settings settings, List<MasterKey> masterKeys) {
         this.settings = settings;
+        this.vault = new Vault(masterKeys);
         this.database = Database.open(settings.storageUrl());
         try {
             this.keys = new ApiKeyStore(database);
             this.usage = new UsageStore(database);
-            this.hasher = new TokenHasher(masterKey);
+            // Refuses a master key this database does not belong to before anything else runs.
+            this.hasher = new TokenHasher(VaultKeys.open(database, vault, masterKeys.get(0)).tokenPepper());
             PriceTable prices = prices(settings.pricesFile());
             this.usageLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
                     settings.usageBatchSize(), settings.usageFlushInterval());
@@ -56,8 +61,7 @@ public final class Keyswap implements AutoCloseable {
 
     /** Opens storage and the vault and starts listening. */
     public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
-        Keyswap k = new Keyswap(settings, masterKey);
+        Keyswap k = new Keyswap(settings, masterKeys(settings, env));
         try {
             k.proxy.start();
         } catch (Throwable e) {
@@ -66,6 +70,20 @@ public final class Keyswap implements AutoCloseable {
             throw e;
         }
         return k;
+    }
+
+    /**
+     * The vault's ring: the current master key (KEYSWAP_MASTER_KEY, vault.master_key or the key
+     * file) first, then vault.previous_master_keys, which only open secrets until a rotation ends.
+     */
+    static List<MasterKey> masterKeys(Settings settings, Map<String, String> env) {
+        List<MasterKey> ring = new ArrayList<>();
+        ring.add(MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile()));
+        List<String> previous = settings.previousMasterKeys();
+        for (int i = 0; i < previous.size(); i++) {
+            ring.add(MasterKey.parse("vault.previous_master_keys[" + i + "]", previous.get(i)));
+        }
+        return ring;
     }
 
     private static PriceTable prices(java.nio.file.Path file) {
@@ -132,6 +150,11 @@ public final class Keyswap implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** Seals and opens stored secrets (connections, split keys) with the configured master keys. */
+    public Vault vault() {
+        return vault;
     }
 
     /** SIGTERM: stop accepting, finish in-flight requests (bounded), flush usage, close storage. */
