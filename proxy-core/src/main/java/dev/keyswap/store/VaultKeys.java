@@ -43,6 +43,12 @@ public final class VaultKeys {
         DataSource ds = db.dataSource();
         try {
             if (storedKeyId(ds) == null) {
+                if (vault.keyIds().size() > 1 && hasTokens(ds)) {
+                    // Tokens from before this table were hashed with a pepper derived from the key
+                    // they were created under, and with several keys configured there is no telling which.
+                    throw new IllegalStateException("this database has tokens but no record of its master key yet; start Keyswap once "
+                            + "with the key it was created with and without vault.previous_master_keys, then rotate");
+                }
                 initialise(ds, vault, current);
             }
             requireHeldKey(ds, vault);
@@ -120,6 +126,14 @@ public final class VaultKeys {
                 ps.executeUpdate();
             }
         });
+    }
+
+    private static boolean hasTokens(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT 1 FROM api_keys LIMIT 1");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next();
+        }
     }
 
     private static String storedKeyId(DataSource ds) throws SQLException {

@@ -75,7 +75,10 @@ public final class VaultRotation {
         DataSource ds = db.dataSource();
         String current = vault.currentKeyId();
         try {
-            VaultKeys.requireHeldKey(ds, vault);
+            if (VaultKeys.requireHeldKey(ds, vault) == null) {
+                // Recording the new key here would leave the token pepper unrecorded: VaultKeys.open comes first.
+                throw new IllegalStateException("the vault has no record of its master key yet; open it (VaultKeys.open) before rotating");
+            }
             // Recorded before the first row moves, not after the last: from the moment any row may
             // be under the new key, a start with the old key alone must be refused.
             Jdbc.inTransaction(ds, "recording the new master key", c -> VaultKeys.recordCurrentKey(c, current));

@@ -12,6 +12,8 @@ import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.SplitKeyStore;
 import dev.keyswap.store.StoreException;
+import dev.keyswap.store.VaultKeys;
+import dev.keyswap.store.VaultRotation;
 import dev.keyswap.vault.MasterKey;
 import dev.keyswap.vault.Vault;
 import java.io.BufferedReader;
@@ -68,6 +70,10 @@ public final class Cli {
               split-keys list            one line per split key: id, provider, created, state
               split-keys revoke ID       revoke a split key
 
+              vault rotate [--batch N]   re-seal every stored secret under the current master key, N rows per
+                                         transaction (default 100); the old key goes in vault.previous_master_keys
+                                         until it finishes (docs/vault.md)
+
             every command takes --config FILE (default: config/keyswap.yaml)
             """;
     private static final Set<String> SCOPES = Set.of(ApiKey.SCOPE_PROXY, ApiKey.SCOPE_READ, ApiKey.SCOPE_WRITE, ApiKey.SCOPE_ADMIN);
@@ -98,6 +104,7 @@ public final class Cli {
             Args args = Args.parse(argv);
             String command = args.positional.isEmpty() ? "help" : args.positional.get(0);
             return switch (command) {
+                case "vault" -> vault(args);
                 case "serve" -> serve(args);
                 case "keys" -> keys(args);
                 case "connections" -> connections(args);
@@ -116,6 +123,10 @@ public final class Cli {
         } catch (UncheckedIOException e) {
             // e.g. the master key file cannot be created or read: say which file and why.
             err.println("keyswap: " + e.getMessage() + ": " + e.getCause().getMessage());
+            return 1;
+        } catch (IllegalStateException e) {
+            // A refusal to run, such as a master key this database does not belong to.
+            err.println("keyswap: " + e.getMessage());
             return 1;
         }
     }
@@ -191,18 +202,18 @@ public final class Cli {
             default -> throw new UsageError("unknown keys subcommand '" + sub + "'");
         }
         Settings settings = settings(args);
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
         try (Database db = Database.open(settings.storageUrl())) {
             ApiKeyStore keys = new ApiKeyStore(db);
             return switch (sub) {
-                case "create" -> createKey(args, keys, new TokenHasher(masterKey), db, masterKey);
+                case "create" -> createKey(args, keys, new TokenHasher(vaultKeys(db, masterKeys).tokenPepper()), db, masterKeys);
                 case "list" -> listKeys(keys);
                 default -> revokeKey(args, keys);
             };
         }
     }
 
-    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher, Database db, MasterKey masterKey) {
+    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher, Database db, List<MasterKey> masterKeys) {
         String name = args.options.get("name");
         if (name == null || name.isBlank()) {
             throw new UsageError("keys create needs --name");
@@ -229,7 +240,7 @@ public final class Cli {
         Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
         Set<String> connections = list(args.options.getOrDefault("connections", ""));
         if (!connections.isEmpty()) {
-            requireConnections(new ConnectionStore(db, vault(masterKey)), connections);
+            requireConnections(new ConnectionStore(db, new Vault(masterKeys)), connections);
         }
         ApiKey key = new ApiKey(ApiKeyStore.newId(), ADMIN_ACTOR, name.trim(), scopes, providers,
                 !args.flags.contains("no-server-keys"), rpm, expires, null, now, null, connections);
@@ -304,9 +315,11 @@ public final class Cli {
             throw new UsageError("unknown provider '" + draft.provider() + "' (not in the catalog or config)");
         }
         List<String> secrets = draft == null || draft.authType() == AuthType.NONE ? List.of() : readSecrets(args, true);
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
         try (Database db = Database.open(settings.storageUrl())) {
-            ConnectionStore store = new ConnectionStore(db, vault(masterKey));
+            Vault vault = new Vault(masterKeys);
+            VaultKeys.open(db, vault, masterKeys.get(0));
+            ConnectionStore store = new ConnectionStore(db, vault);
             return switch (sub) {
                 case "add" -> {
                     store.create(draft, secrets);
@@ -412,9 +425,11 @@ public final class Cli {
             throw new UsageError("unknown provider '" + provider + "' (not in the catalog or config)");
         }
         List<String> secrets = "create".equals(sub) ? readSecrets(args, false) : List.of();
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
         try (Database db = Database.open(settings.storageUrl())) {
-            SplitKeyStore store = new SplitKeyStore(db, vault(masterKey));
+            Vault vault = new Vault(masterKeys);
+            VaultKeys.open(db, vault, masterKeys.get(0));
+            SplitKeyStore store = new SplitKeyStore(db, vault);
             return switch (sub) {
                 case "create" -> {
                     byte[] key = secrets.get(0).getBytes(StandardCharsets.UTF_8);
@@ -495,9 +510,48 @@ public final class Cli {
         }
     }
 
-    /** The vault over the one master key the CLI loads; rotation's second key is vault rotate's business. */
-    private static Vault vault(MasterKey masterKey) {
-        return new Vault(List.of(masterKey));
+    /** The database's vault records: refuses a master key it does not belong to; records a fresh one's. */
+    private static VaultKeys vaultKeys(Database db, List<MasterKey> masterKeys) {
+        return VaultKeys.open(db, new Vault(masterKeys), masterKeys.get(0));
+    }
+
+    private int vault(Args args) {
+        if (args.positional.size() < 2) {
+            throw new UsageError("vault needs a subcommand: rotate");
+        }
+        if (!args.positional.get(1).equals("rotate")) {
+            throw new UsageError("unknown vault subcommand '" + args.positional.get(1) + "'");
+        }
+        args.allow("config", "batch");
+        args.positionals(2, "vault rotate takes options only");
+        int batch = 100;
+        if (args.options.containsKey("batch")) {
+            try {
+                batch = Integer.parseInt(args.options.get("batch"));
+            } catch (NumberFormatException e) {
+                batch = -1;
+            }
+            if (batch <= 0) {
+                throw new UsageError("--batch must be a positive whole number");
+            }
+        }
+        Settings settings = settings(args);
+        List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
+        try (Database db = Database.open(settings.storageUrl())) {
+            Vault vault = new Vault(masterKeys);
+            VaultKeys.open(db, vault, masterKeys.get(0));
+            VaultRotation.Result r = VaultRotation.rotate(db, vault, batch);
+            String done = "re-sealed " + r.resealed() + (r.resealed() == 1 ? " secret" : " secrets") + " in " + r.batches()
+                    + (r.batches() == 1 ? " batch" : " batches");
+            if (r.remaining() == 0) {
+                err.println("keyswap: " + done + "; old keys can now be removed from vault.previous_master_keys");
+                return 0;
+            }
+            err.println("keyswap: " + done + "; " + r.remaining() + " still under an old key (" + r.unreadable()
+                    + " cannot be opened: tampered, or sealed under a key not configured; " + r.conflicts()
+                    + " changed while rotating): keep vault.previous_master_keys and run vault rotate again");
+            return 1;
+        }
     }
 
     static Instant expiry(String value, Instant now) {

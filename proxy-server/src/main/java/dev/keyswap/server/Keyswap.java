@@ -11,6 +11,7 @@ import dev.keyswap.store.Database;
 import dev.keyswap.store.SplitKeyStore;
 import dev.keyswap.store.StoredConnectionDirectory;
 import dev.keyswap.store.UsageStore;
+import dev.keyswap.store.VaultKeys;
 import dev.keyswap.usage.PriceTable;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageLog;
@@ -36,17 +37,19 @@ public final class Keyswap implements AutoCloseable {
     private final TokenHasher hasher;
     private final ConnectionStore connections;
     private final SplitKeyStore splitKeys;
+    private final Vault vault;
     private final ProxyServer proxy;
     private boolean closed;
 
-    private Keyswap(Settings settings, MasterKey masterKey) {
+    private Keyswap(Settings settings, List<MasterKey> masterKeys) {
         this.settings = settings;
+        this.vault = new Vault(masterKeys);
         this.database = Database.open(settings.storageUrl());
         try {
             this.keys = new ApiKeyStore(database);
             this.usage = new UsageStore(database);
-            this.hasher = new TokenHasher(masterKey);
-            Vault vault = new Vault(List.of(masterKey));
+            // Refuses a master key this database does not belong to before anything else runs.
+            this.hasher = new TokenHasher(VaultKeys.open(database, vault, masterKeys.get(0)).tokenPepper());
             this.connections = new ConnectionStore(database, vault);
             this.splitKeys = new SplitKeyStore(database, vault);
             PriceTable prices = prices(settings.pricesFile());
@@ -70,8 +73,7 @@ public final class Keyswap implements AutoCloseable {
         Thread tls = new Thread(io.netty.handler.ssl.OpenSsl::isAvailable, "keyswap-tls-init");
         tls.setDaemon(true);
         tls.start();
-        MasterKey masterKey = MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile());
-        Keyswap k = new Keyswap(settings, masterKey);
+        Keyswap k = new Keyswap(settings, masterKeys(settings, env));
         try {
             k.proxy.start();
         } catch (Throwable e) {
@@ -80,6 +82,20 @@ public final class Keyswap implements AutoCloseable {
             throw e;
         }
         return k;
+    }
+
+    /**
+     * The vault's ring: the current master key (KEYSWAP_MASTER_KEY, vault.master_key or the key
+     * file) first, then vault.previous_master_keys, which only open secrets until a rotation ends.
+     */
+    static List<MasterKey> masterKeys(Settings settings, Map<String, String> env) {
+        List<MasterKey> ring = new ArrayList<>();
+        ring.add(MasterKey.load(env.get("KEYSWAP_MASTER_KEY"), settings.masterKey(), settings.masterKeyFile()));
+        List<String> previous = settings.previousMasterKeys();
+        for (int i = 0; i < previous.size(); i++) {
+            ring.add(MasterKey.parse("vault.previous_master_keys[" + i + "]", previous.get(i)));
+        }
+        return ring;
     }
 
     private static PriceTable prices(java.nio.file.Path file) {
@@ -154,6 +170,11 @@ public final class Keyswap implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** Seals and opens stored secrets (connections, split keys) with the configured master keys. */
+    public Vault vault() {
+        return vault;
     }
 
     /** SIGTERM: stop accepting, finish in-flight requests (bounded), flush usage, close storage. */

@@ -184,7 +184,7 @@ public final class ConfigLoader {
         KeyswapConfig.Tls tls = or(s.tls(), new KeyswapConfig.Tls(null, null));
         KeyswapConfig.Websocket ws = or(c.websocket(), new KeyswapConfig.Websocket(null));
         KeyswapConfig.Storage st = or(c.storage(), new KeyswapConfig.Storage(null));
-        KeyswapConfig.Vault v = or(c.vault(), new KeyswapConfig.Vault(null, null));
+        KeyswapConfig.Vault v = or(c.vault(), new KeyswapConfig.Vault(null, null, null));
         KeyswapConfig.Auth a = or(c.auth(), new KeyswapConfig.Auth(null, null, null));
         KeyswapConfig.Cors co = or(c.cors(), new KeyswapConfig.Cors(null));
         KeyswapConfig.Upstream u = or(c.upstream(), new KeyswapConfig.Upstream(null, null, null, null, null, null, null, null));
@@ -221,7 +221,8 @@ public final class ConfigLoader {
             throw new ConfigException("key 'storage.url' must be a jdbc:sqlite: or jdbc:postgresql: URL");
         }
         return new Settings(server, upstream, catalog(c.providers()), url, blankToNull(v.masterKey()),
-                Path.of(or(blankToNull(v.masterKeyFile()), "data/master.key")), blankToNull(a.adminToken()),
+                Path.of(or(blankToNull(v.masterKeyFile()), "data/master.key")), previousMasterKeys(v.previousMasterKeys()),
+                blankToNull(a.adminToken()),
                 duration("auth.token_cache_ttl", a.tokenCacheTtl(), "5s"),
                 duration("auth.negative_cache_ttl", a.negativeCacheTtl(), "1s"),
                 duration("server.drain_timeout", s.drainTimeout(), "30s"),
@@ -229,6 +230,29 @@ public final class ConfigLoader {
                 range("usage.batch_size", or(us.batchSize(), 500), 1, 100_000),
                 duration("usage.flush_interval", us.flushInterval(), "1s"),
                 existingFile("usage.prices_file", us.pricesFile()));
+    }
+
+    /**
+     * Checked here so a typo stops the start, not the first request for an old secret. Blank
+     * entries are dropped, so {@code ${OLD_MASTER_KEY:-}} can stay in a template. Messages name
+     * the entry ({@code vault.previous_master_keys[1]}), never its value.
+     */
+    private static List<String> previousMasterKeys(List<String> values) {
+        List<String> keys = new java.util.ArrayList<>();
+        List<String> given = or(values, List.of());
+        for (int i = 0; i < given.size(); i++) {
+            String v = blankToNull(given.get(i));
+            if (v == null) {
+                continue;
+            }
+            try {
+                dev.keyswap.vault.MasterKey.parse("vault.previous_master_keys[" + i + "]", v);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("key " + e.getMessage());
+            }
+            keys.add(v);
+        }
+        return List.copyOf(keys);
     }
 
     private static ProviderCatalog catalog(Map<String, KeyswapConfig.ProviderEntry> configured) {

@@ -24,7 +24,13 @@ public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth au
     public record Storage(String url) {
     }
 
-    public record Vault(String masterKey, String masterKeyFile) {
+    /** @param previousMasterKeys keys being rotated away from: they still open, never seal */
+    public record Vault(String masterKey, String masterKeyFile, List<String> previousMasterKeys) {
+        @Override
+        public String toString() {
+            return "Vault[masterKey=****, masterKeyFile=" + masterKeyFile + ", previousMasterKeys="
+                    + (previousMasterKeys == null ? 0 : previousMasterKeys.size()) + "]";
+        }
     }
 
     public record Auth(String adminToken, String tokenCacheTtl, String negativeCacheTtl) {

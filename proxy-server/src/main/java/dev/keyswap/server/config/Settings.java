@@ -5,6 +5,7 @@ import dev.keyswap.server.ProxyServer;
 import dev.keyswap.upstream.UpstreamConnector;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /** The validated, defaulted configuration every part of Keyswap is built from. */
 public record Settings(
@@ -14,6 +15,8 @@ public record Settings(
         String storageUrl,
         String masterKey,
         Path masterKeyFile,
+        /** Encoded master keys that still open secrets during a rotation, already checked to decode; never null. */
+        List<String> previousMasterKeys,
         String adminToken,
         Duration tokenCacheTtl,
         Duration negativeCacheTtl,
