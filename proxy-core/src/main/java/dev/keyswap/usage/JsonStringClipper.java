@@ -10,6 +10,10 @@ package dev.keyswap.usage;
  * string and drop the rest before Jackson sees it. The cut is made only between characters and
  * never inside an escape sequence or between the two escapes of a surrogate pair (an emoji
  * written as two backslash-u escapes), so what Jackson gets is still valid JSON and valid UTF-8.
+ *
+ * <p>{@link JsonUsageScanner} no longer uses Jackson, but keeps the {@code model}/{@code type}
+ * values it reads through this same rule ({@link #startString()}), so they are the prefix Jackson
+ * used to be shown.
  */
 final class JsonStringClipper {
     static final int MAX_STRING_BYTES = 1024;
@@ -37,13 +41,28 @@ final class JsonStringClipper {
     }
 
     /**
+     * Starts inside a string, just after its opening quote: {@link JsonUsageScanner} feeds only
+     * the contents of a string it keeps (never the quotes), so the output is at most
+     * {@value #MAX_STRING_BYTES} + 12 bytes however long the string is.
+     */
+    void startString() {
+        reset();
+        state = IN_STRING;
+    }
+
+    /**
      * Copies {@code src[from, to)} to the start of {@code dst}, dropping clipped bytes. Output is
      * never longer than input, so {@code dst} needs room for {@code to - from} bytes.
      *
      * @return the number of bytes written
      */
     int clip(byte[] src, int from, int to, byte[] dst) {
-        int out = 0;
+        return clip(src, from, to, dst, 0);
+    }
+
+    /** As {@link #clip(byte[], int, int, byte[])}, writing from {@code dst[dstOffset]}. */
+    int clip(byte[] src, int from, int to, byte[] dst, int dstOffset) {
+        int out = dstOffset;
         for (int i = from; i < to; i++) {
             byte b = src[i];
             switch (state) {
@@ -106,6 +125,6 @@ final class JsonStringClipper {
                     break;
             }
         }
-        return out;
+        return out - dstOffset;
     }
 }

@@ -1,15 +1,9 @@
 package dev.keyswap.usage;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.async.ByteArrayFeeder;
-import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 /**
- * Reads usage fields from a stream of JSON text token by token, never collecting a document: the
+ * Reads usage fields from a stream of JSON text byte by byte, never collecting a document: the
  * body of an {@code application/json} response, or the data of one SSE event (with {@link
  * #reset()} between events).
  *
@@ -37,38 +31,76 @@ import java.io.IOException;
  * not added in: they are priced differently and the price table has one input price.
  *
  * <p>The end of the first JSON value, or malformed input, stops extraction until the next {@link
- * #reset()}; whatever was found before it is kept. Memory is bounded: strings reach Jackson clipped by {@link JsonStringClipper}, and
- * the constraints below make Jackson refuse (rather than buffer) anything longer or deeper.
+ * #reset()}; whatever was found before it is kept.
+ *
+ * <h2>Why not Jackson</h2>
+ *
+ * This is a purpose-built tokenizer: it runs on the event loop for every streamed event, so it
+ * reads the bytes in place, once, and allocates nothing unless a model name changes (a content
+ * chunk of an OpenAI stream costs a few hundred ns; Jackson's non-blocking parser cost several
+ * µs and 1–2 KB per event, see docs/performance-jmh.md). It accepts exactly RFC 8259 JSON the
+ * way Jackson's defaults did: no comments, trailing commas, leading zeros, unescaped control
+ * characters, unknown escapes or malformed UTF-8 (lead bytes 0xC0–0xF7 with the right number of
+ * continuation bytes); nesting deeper than {@value #MAX_NESTING_DEPTH} or a number longer than
+ * {@value #MAX_NUMBER_CHARS} characters stops it, as does an integer we read that does not fit a
+ * {@code long} (Jackson's {@code getLongValue} threw). Only names that can matter (those of the
+ * tracked containers: document, usage, response, message) are looked at, and only the values of
+ * {@code model}, {@code modelVersion} and {@code type} are kept.
+ *
+ * <h2>Memory</h2>
+ *
+ * Bounded whatever the input: {@value #TRACKED_DEPTH} + 1 role bytes, a 256-bit array/object
+ * stack (32 bytes) and a capture buffer for one kept string. That buffer starts at {@value
+ * #CAPTURE_INITIAL} bytes, which every name we match and every real model name fits, and grows
+ * only for a longer kept value, to at most {@value #CAPTURE_MAX} bytes: kept values are clipped to
+ * their first {@value JsonStringClipper#MAX_STRING_BYTES} bytes by {@link JsonStringClipper}'s
+ * rule (never inside a character or an escape), the same prefix Jackson used to be shown. Strings
+ * we do not keep are skipped however long they are.
  */
 final class JsonUsageScanner {
-    /** Largest slice handed to Jackson at once. */
-    static final int FEED_BYTES = 4096;
+    static final int MAX_NESTING_DEPTH = 256;
+    static final int MAX_NUMBER_CHARS = 1000;
+    private static final int CAPTURE_INITIAL = 64;
+    /** Clipped output never passes MAX_STRING_BYTES + 11 (a surrogate pair's two escapes). */
+    private static final int CAPTURE_MAX = JsonStringClipper.MAX_STRING_BYTES + 16;
+    /** Raw bytes of a name we may act on; "candidatesTokenCount" with every byte escaped is 120. */
+    private static final int MAX_NAME_BYTES = 128;
 
-    /**
-     * Jackson reads fed bytes in place but is done with them once it asks for more (it copies
-     * any token it is in the middle of), so the slice buffer is per thread, not per response:
-     * thousands of idle streams on one event loop share one.
-     */
-    private static final ThreadLocal<byte[]> FEED = ThreadLocal.withInitial(() -> new byte[FEED_BYTES]);
-
-    private static final int MAX_NESTING_DEPTH = 256;
-
-    private static final JsonFactory JSON = JsonFactory.builder()
-            // Every parser would otherwise add each distinct field name it meets to a table shared
-            // through the factory; response bodies are not ours to trust with shared memory.
-            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
-            .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxStringLength(2 * JsonStringClipper.MAX_STRING_BYTES)
-                    .maxNameLength(2 * JsonStringClipper.MAX_STRING_BYTES)
-                    .maxNumberLength(1000)
-                    .maxNestingDepth(MAX_NESTING_DEPTH)
-                    .build())
-            .build();
-
+    // Where the tokenizer is.
     private static final int AWAITING_START = 0;
-    private static final int PARSING = 1;
-    private static final int STOPPED = 2;
+    private static final int STOPPED = 1;
+    private static final int NAME_OR_END = 2; // after '{'
+    private static final int NAME = 3; // after ',' in an object
+    private static final int COLON = 4;
+    private static final int VALUE = 5; // after ':', or ',' in an array
+    private static final int VALUE_OR_END = 6; // after '['
+    private static final int AFTER_VALUE = 7; // ',' or the container's end
+    private static final int STRING = 8;
+    private static final int NUMBER = 9;
+    private static final int LITERAL = 10;
+
+    // Inside a string.
+    private static final int STR_PLAIN = 0;
+    private static final int STR_ESCAPE = 1;
+    private static final int STR_HEX = 2;
+    private static final int STR_UTF8 = 3;
+
+    // Inside a number.
+    private static final int NUM_MINUS = 0;
+    private static final int NUM_ZERO = 1;
+    private static final int NUM_INT = 2;
+    private static final int NUM_DOT = 3;
+    private static final int NUM_FRACTION = 4;
+    private static final int NUM_E = 5;
+    private static final int NUM_EXPONENT_SIGN = 6;
+    private static final int NUM_EXPONENT = 7;
+
+    // What is being kept of the current string.
+    private static final int KEEP_NONE = 0;
+    private static final int KEEP_NAME = 1;
+    private static final int KEEP_MODEL = 2;
+    private static final int KEEP_TYPE = 3;
+    private static final int KEEP_NESTED_MODEL = 4;
 
     // What the container at a given depth is, relative to the document being read.
     private static final byte OTHER = 0;
@@ -83,24 +115,73 @@ final class JsonUsageScanner {
     /** Deepest container whose role matters (root array, document, response, usage); deeper is OTHER. */
     private static final int TRACKED_DEPTH = 4;
 
+    // Names we act on; NAMES[id - 1] spells name id.
+    private static final int N_NONE = 0;
+    private static final int N_MODEL = 1;
+    private static final int N_MODEL_VERSION = 2;
+    private static final int N_TYPE = 3;
+    private static final int N_USAGE = 4;
+    private static final int N_USAGE_METADATA = 5;
+    private static final int N_RESPONSE = 6;
+    private static final int N_MESSAGE = 7;
+    private static final int N_PROMPT_TOKENS = 8;
+    private static final int N_INPUT_TOKENS = 9;
+    private static final int N_PROMPT_TOKEN_COUNT = 10;
+    private static final int N_COMPLETION_TOKENS = 11;
+    private static final int N_OUTPUT_TOKENS = 12;
+    private static final int N_CANDIDATES_TOKEN_COUNT = 13;
+    private static final int N_THOUGHTS_TOKEN_COUNT = 14;
+    private static final byte[][] NAMES = ascii("model", "modelVersion", "type", "usage", "usageMetadata", "response",
+            "message", "prompt_tokens", "input_tokens", "promptTokenCount", "completion_tokens", "output_tokens",
+            "candidatesTokenCount", "thoughtsTokenCount");
+
+    // An event's type (its data's "type", else its SSE event name), as far as it matters.
+    static final byte TYPE_NONE = 0;
+    static final byte TYPE_OTHER = 1;
+    static final byte TYPE_MESSAGE_START = 2;
+    static final byte TYPE_RESPONSE = 3; // starts with "response."
+    static final byte[] MESSAGE_START = ascii("message_start")[0];
+    static final byte[] RESPONSE_PREFIX = ascii("response.")[0];
+
+    private static final byte[] TRUE = ascii("true")[0];
+    private static final byte[] FALSE = ascii("false")[0];
+    private static final byte[] NULL = ascii("null")[0];
+
     private final UsageFields fields;
     private final boolean rootArrayHoldsDocuments;
-    private final JsonStringClipper clipper = new JsonStringClipper();
     private final byte[] roles = new byte[TRACKED_DEPTH + 1];
+    /** Bit d set: the container at depth d is an array. */
+    private final long[] arrays = new long[MAX_NESTING_DEPTH / 64 + 1];
+    private final JsonStringClipper clipper = new JsonStringClipper();
+    private byte[] capture = new byte[CAPTURE_INITIAL];
 
-    private int phase = AWAITING_START;
-    private JsonParser parser;
-    private ByteArrayFeeder feeder;
+    private int state = AWAITING_START;
     private int depth;
-    private String fieldName;
-    private String eventName;
+    private int name = N_NONE;
+    private byte eventType = TYPE_NONE;
+
+    // The current string, number or literal.
+    private boolean inName;
+    private int stringState;
+    private int pending; // hex digits or UTF-8 continuation bytes still to come
+    private int keep;
+    private int kept;
+    private boolean keptTooMuch;
+    private int numberState;
+    private int numberChars;
+    private boolean numberWanted;
+    private boolean numberNegative;
+    private boolean numberOverflow;
+    private long numberValue; // negated while read, as Long.parseLong does
+    private byte[] literal;
+    private int literalIndex;
 
     // The document being read.
-    private String documentType;
+    private byte documentType;
     private byte nestedIn;
     private String nestedModel;
-    private Long nestedInput;
-    private Long nestedOutput;
+    private long nestedInput;
+    private long nestedOutput;
     private long candidatesTokens;
     private long thoughtsTokens;
     private boolean usageHadInput;
@@ -113,128 +194,190 @@ final class JsonUsageScanner {
     JsonUsageScanner(UsageFields fields, boolean rootArrayHoldsDocuments) {
         this.fields = fields;
         this.rootArrayHoldsDocuments = rootArrayHoldsDocuments;
+        startDocument();
     }
 
-    /** The SSE event name, the fallback when an event's data has no {@code type}. */
-    void eventName(String name) {
-        eventName = name;
+    /** The SSE event's name, classified: the fallback when an event's data has no {@code type}. */
+    void eventType(byte type) {
+        eventType = type;
     }
 
     boolean stopped() {
-        return phase == STOPPED;
+        return state == STOPPED;
     }
 
     /** Starts a new stream of JSON text (the next SSE event). */
     void reset() {
-        closeParser();
-        phase = AWAITING_START;
-        clipper.reset();
+        state = AWAITING_START;
         depth = 0;
-        fieldName = null;
-        eventName = null;
+        name = N_NONE;
+        eventType = TYPE_NONE;
         startDocument();
     }
 
-    void feed(byte[] src, int offset, int length) {
-        int from = offset;
-        final int end = offset + length;
-        if (phase == AWAITING_START) {
-            from = skipToStart(src, from, end);
-        }
-        byte[] feed = null;
-        while (from < end && phase == PARSING) {
-            if (feed == null) {
-                feed = FEED.get();
-            }
-            int slice = Math.min(end - from, FEED_BYTES);
-            int written = clipper.clip(src, from, from + slice, feed);
-            from += slice;
-            if (written > 0) {
-                parse(feed, written);
-            }
-        }
-    }
-
     int retainedBytes() {
-        return roles.length;
+        return roles.length + arrays.length * Long.BYTES + capture.length;
     }
 
-    /**
-     * Skips leading whitespace (and a UTF-8 BOM) and starts a parser only when the text opens an
-     * object, or an array of documents. Anything else ({@code [DONE]}, pings, HTML error pages)
-     * is not a usage report and costs nothing further.
-     */
-    private int skipToStart(byte[] src, int from, int end) {
-        for (int i = from; i < end; i++) {
-            int b = src[i] & 0xFF;
-            if (b == ' ' || b == '\n' || b == '\r' || b == '\t' || b == 0xEF || b == 0xBB || b == 0xBF) {
-                continue;
-            }
-            if (b == '{' || (b == '[' && rootArrayHoldsDocuments)) {
-                try {
-                    parser = JSON.createNonBlockingByteArrayParser();
-                    feeder = (ByteArrayFeeder) parser.getNonBlockingInputFeeder();
-                    phase = PARSING;
-                } catch (IOException e) {
-                    stop();
-                }
-            } else {
-                stop();
-            }
-            return i;
-        }
-        return end;
-    }
-
-    private void parse(byte[] feed, int length) {
-        try {
-            feeder.feedInput(feed, 0, length);
-            JsonToken token;
-            while ((token = parser.nextToken()) != null && token != JsonToken.NOT_AVAILABLE) {
-                onToken(token);
-                if (depth == 0) {
-                    // A body (RFC 8259) or an event's data is one value: the rest is not read, and
-                    // the parser's buffers go back to Jackson's pool now rather than at GC.
-                    stop();
+    void feed(byte[] src, int offset, int length) {
+        int i = offset;
+        final int end = offset + length;
+        while (i < end) {
+            switch (state) {
+                case STRING -> i = string(src, i, end);
+                case NUMBER -> i = number(src, i, end);
+                case LITERAL -> i = literal(src, i, end);
+                case STOPPED -> {
                     return;
                 }
+                default -> {
+                    int b = src[i];
+                    if (b == ' ' || b == '\n' || b == '\r' || b == '\t') {
+                        i++;
+                    } else {
+                        structural(b);
+                        i++;
+                    }
+                }
             }
-        } catch (IOException | RuntimeException malformed) {
-            // Includes Jackson's constraint violations. Keep what was found; read no further.
-            stop();
         }
     }
 
-    private void onToken(JsonToken token) throws IOException {
-        switch (token) {
-            case FIELD_NAME -> fieldName = role() == OTHER ? null : parser.currentName();
-            case START_OBJECT -> enter(objectRole());
-            case START_ARRAY -> enter(depth == 0 && rootArrayHoldsDocuments ? ROOT_ARRAY : OTHER);
-            case END_OBJECT -> {
-                byte closing = role();
-                if (closing == DOCUMENT) {
-                    endDocument();
-                } else if (closing == USAGE && usageHadInput && !usageHadOutput) {
-                    fields.noOutputTokens();
+    /** One byte that is not whitespace, outside strings, numbers and literals. */
+    private void structural(int b) {
+        switch (state) {
+            case AWAITING_START -> {
+                // Leading whitespace (and a UTF-8 BOM) is skipped; only an object, or an array of
+                // documents, is read. Anything else ([DONE], pings, HTML error pages) costs nothing.
+                int u = b & 0xFF;
+                if (u == 0xEF || u == 0xBB || u == 0xBF) {
+                    return;
                 }
-                depth--;
-                fieldName = null;
-            }
-            case END_ARRAY -> {
-                depth--;
-                fieldName = null;
-            }
-            case VALUE_STRING -> {
-                if (fieldName != null) {
-                    onString();
+                if (b == '{') {
+                    openObject();
+                } else if (b == '[' && rootArrayHoldsDocuments) {
+                    openArray();
+                } else {
+                    stop();
                 }
             }
-            case VALUE_NUMBER_INT -> {
-                if (fieldName != null) {
-                    onInteger();
+            case NAME_OR_END, NAME -> {
+                if (b == '"') {
+                    startString(true);
+                } else if (b == '}' && state == NAME_OR_END) {
+                    closeObject();
+                } else {
+                    stop();
                 }
             }
-            default -> { } // null, booleans, floats: nothing we read
+            case COLON -> {
+                if (b == ':') {
+                    state = VALUE;
+                } else {
+                    stop();
+                }
+            }
+            case VALUE, VALUE_OR_END -> {
+                if (b == ']' && state == VALUE_OR_END) {
+                    closeArray();
+                } else {
+                    startValue(b);
+                }
+            }
+            default -> { // AFTER_VALUE
+                boolean inArray = inArray();
+                if (b == ',') {
+                    state = inArray ? VALUE : NAME;
+                } else if (b == '}' && !inArray) {
+                    closeObject();
+                } else if (b == ']' && inArray) {
+                    closeArray();
+                } else {
+                    stop();
+                }
+            }
+        }
+    }
+
+    private void startValue(int b) {
+        switch (b) {
+            case '{' -> openObject();
+            case '[' -> openArray();
+            case '"' -> startString(false);
+            case 't' -> startLiteral(TRUE);
+            case 'f' -> startLiteral(FALSE);
+            case 'n' -> startLiteral(NULL);
+            default -> {
+                if (b == '-' || (b >= '0' && b <= '9')) {
+                    startNumber(b);
+                } else {
+                    stop();
+                }
+            }
+        }
+    }
+
+    // --- containers
+
+    private void openObject() {
+        if (depth == MAX_NESTING_DEPTH) {
+            stop();
+            return;
+        }
+        byte role = objectRole();
+        push(role, false);
+        state = NAME_OR_END;
+    }
+
+    private void openArray() {
+        if (depth == MAX_NESTING_DEPTH) {
+            stop();
+            return;
+        }
+        push(depth == 0 && rootArrayHoldsDocuments ? ROOT_ARRAY : OTHER, true);
+        state = VALUE_OR_END;
+    }
+
+    private void push(byte role, boolean array) {
+        depth++;
+        if (depth <= TRACKED_DEPTH) {
+            roles[depth] = role;
+        }
+        long bit = 1L << (depth & 63);
+        if (array) {
+            arrays[depth >> 6] |= bit;
+        } else {
+            arrays[depth >> 6] &= ~bit;
+        }
+        name = N_NONE;
+    }
+
+    private boolean inArray() {
+        return (arrays[depth >> 6] & (1L << (depth & 63))) != 0;
+    }
+
+    private void closeObject() {
+        byte closing = role();
+        if (closing == DOCUMENT) {
+            endDocument();
+        } else if (closing == USAGE && usageHadInput && !usageHadOutput) {
+            fields.noOutputTokens();
+        }
+        pop();
+    }
+
+    private void closeArray() {
+        pop();
+    }
+
+    private void pop() {
+        depth--;
+        name = N_NONE;
+        if (depth == 0) {
+            // A body (RFC 8259) or an event's data is one value: the rest is not read.
+            stop();
+        } else {
+            state = AFTER_VALUE;
         }
     }
 
@@ -242,38 +385,26 @@ final class JsonUsageScanner {
         return depth > TRACKED_DEPTH ? OTHER : roles[depth];
     }
 
-    private void enter(byte role) {
-        depth++;
-        if (depth <= TRACKED_DEPTH) {
-            roles[depth] = role;
-        }
-        fieldName = null;
-    }
-
     private byte objectRole() {
         if (depth == 0 || role() == ROOT_ARRAY) {
             startDocument();
             return DOCUMENT;
         }
-        String name = fieldName;
-        if (name == null) {
-            return OTHER;
-        }
         switch (role()) {
             case DOCUMENT:
                 switch (name) {
-                    case "usage":
+                    case N_USAGE:
                         usageHadInput = false;
                         usageHadOutput = false;
                         return USAGE;
-                    case "usageMetadata":
+                    case N_USAGE_METADATA:
                         candidatesTokens = -1;
                         thoughtsTokens = -1;
                         return USAGE_METADATA;
-                    case "response":
+                    case N_RESPONSE:
                         nestedIn = RESPONSE;
                         return RESPONSE;
-                    case "message":
+                    case N_MESSAGE:
                         nestedIn = MESSAGE;
                         return MESSAGE;
                     default:
@@ -281,49 +412,389 @@ final class JsonUsageScanner {
                 }
             case RESPONSE:
             case MESSAGE:
-                return name.equals("usage") ? NESTED_USAGE : OTHER;
+                return name == N_USAGE ? NESTED_USAGE : OTHER;
             default:
                 return OTHER;
         }
     }
 
-    private void onString() throws IOException {
-        switch (role()) {
-            case DOCUMENT:
-                switch (fieldName) {
-                    case "model", "modelVersion" -> fields.model(parser.getText());
-                    case "type" -> documentType = parser.getText();
-                    default -> { }
-                }
-                break;
-            case RESPONSE:
-            case MESSAGE:
-                if (fieldName.equals("model")) {
-                    nestedModel = parser.getText();
-                }
-                break;
-            default:
-                break;
+    // --- strings
+
+    private void startString(boolean isName) {
+        state = STRING;
+        inName = isName;
+        stringState = STR_PLAIN;
+        byte role = role();
+        if (isName) {
+            keep = role == OTHER ? KEEP_NONE : KEEP_NAME;
+        } else if (role == DOCUMENT) {
+            keep = name == N_MODEL || name == N_MODEL_VERSION ? KEEP_MODEL : name == N_TYPE ? KEEP_TYPE : KEEP_NONE;
+        } else if ((role == RESPONSE || role == MESSAGE) && name == N_MODEL) {
+            keep = KEEP_NESTED_MODEL;
+        } else {
+            keep = KEEP_NONE;
+        }
+        if (keep != KEEP_NONE) {
+            kept = 0;
+            keptTooMuch = false;
+            clipper.startString();
         }
     }
 
-    private void onInteger() throws IOException {
-        byte role = role();
-        if (role != USAGE && role != USAGE_METADATA && role != NESTED_USAGE) {
-            return;
+    /** Reads string bytes from {@code i}; returns where it stopped (past the closing quote, or end). */
+    private int string(byte[] src, int i, final int end) {
+        final int start = i;
+        int s = stringState;
+        scan:
+        while (i < end) {
+            int b = src[i];
+            switch (s) {
+                case STR_PLAIN -> {
+                    // The bulk of every string: printable ASCII.
+                    while (b >= 0x20 && b != '"' && b != '\\') {
+                        if (++i == end) {
+                            break scan;
+                        }
+                        b = src[i];
+                    }
+                    if (b == '"') {
+                        break scan;
+                    }
+                    if (b == '\\') {
+                        s = STR_ESCAPE;
+                    } else if (b >= 0) { // an unescaped control character
+                        stop();
+                        return end;
+                    } else {
+                        pending = (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
+                        if (pending == 0) { // a continuation byte, or no UTF-8 lead byte at all
+                            stop();
+                            return end;
+                        }
+                        s = STR_UTF8;
+                    }
+                }
+                case STR_ESCAPE -> {
+                    if (b == 'u') {
+                        pending = 4;
+                        s = STR_HEX;
+                    } else if (b == '"' || b == '\\' || b == '/' || b == 'b' || b == 'f' || b == 'n' || b == 'r'
+                            || b == 't') {
+                        s = STR_PLAIN;
+                    } else {
+                        stop();
+                        return end;
+                    }
+                }
+                case STR_HEX -> {
+                    if (Character.digit(b, 16) < 0) {
+                        stop();
+                        return end;
+                    }
+                    if (--pending == 0) {
+                        s = STR_PLAIN;
+                    }
+                }
+                default -> { // STR_UTF8
+                    if ((b & 0xC0) != 0x80) {
+                        stop();
+                        return end;
+                    }
+                    if (--pending == 0) {
+                        s = STR_PLAIN;
+                    }
+                }
+            }
+            i++;
         }
-        boolean input;
-        switch (fieldName) {
-            case "prompt_tokens", "input_tokens", "promptTokenCount" -> input = true;
-            case "completion_tokens", "output_tokens", "candidatesTokenCount", "thoughtsTokenCount" -> input = false;
-            default -> {
+        stringState = s;
+        if (keep != KEEP_NONE && i > start) {
+            keepBytes(src, start, i);
+        }
+        if (i == end) {
+            return end;
+        }
+        endString(); // src[i] is the closing quote
+        return i + 1;
+    }
+
+    private void keepBytes(byte[] src, int from, int to) {
+        if (keep == KEEP_NAME) {
+            int n = to - from;
+            if (keptTooMuch || kept + n > MAX_NAME_BYTES) {
+                keptTooMuch = true; // longer than any name we act on
                 return;
             }
+            ensureCapture(kept + n);
+            System.arraycopy(src, from, capture, kept, n);
+            kept += n;
+            return;
         }
-        long value = parser.getLongValue();
+        ensureCapture((int) Math.min((long) kept + (to - from), CAPTURE_MAX));
+        kept += clipper.clip(src, from, to, capture, kept);
+    }
+
+    private void ensureCapture(int size) {
+        if (size > capture.length) {
+            byte[] bigger = new byte[Math.min(Math.max(size, 2 * capture.length), CAPTURE_MAX)];
+            System.arraycopy(capture, 0, bigger, 0, kept);
+            capture = bigger;
+        }
+    }
+
+    private void endString() {
+        int k = keep;
+        keep = KEEP_NONE;
+        if (inName) {
+            name = k == KEEP_NAME && !keptTooMuch ? nameId() : N_NONE;
+            state = COLON;
+            return;
+        }
+        state = AFTER_VALUE;
+        switch (k) {
+            case KEEP_MODEL -> fields.model(keptString());
+            case KEEP_TYPE -> documentType = keptType();
+            case KEEP_NESTED_MODEL -> nestedModel = keptString();
+            default -> { }
+        }
+    }
+
+    /** Which name the kept bytes spell (escapes decoded), or N_NONE. */
+    private int nameId() {
+        if (!plainAscii()) {
+            byte[] decoded = decode().getBytes(StandardCharsets.UTF_8);
+            return nameId(decoded, decoded.length);
+        }
+        return nameId(capture, kept);
+    }
+
+    private static int nameId(byte[] bytes, int length) {
+        for (int id = 0; id < NAMES.length; id++) {
+            if (equals(bytes, length, NAMES[id])) {
+                return id + 1;
+            }
+        }
+        return N_NONE;
+    }
+
+    /** The kept value; the current model's String itself when it spells the same (no allocation). */
+    private String keptString() {
+        if (plainAscii()) {
+            String current = fields.model();
+            if (current != null && current.length() == kept) {
+                boolean same = true;
+                for (int j = 0; j < kept && same; j++) {
+                    same = current.charAt(j) == capture[j];
+                }
+                if (same) {
+                    return current;
+                }
+            }
+            return new String(capture, 0, kept, StandardCharsets.ISO_8859_1);
+        }
+        return decode();
+    }
+
+    private byte keptType() {
+        if (plainAscii()) {
+            return classifyType(capture, kept);
+        }
+        byte[] decoded = decode().getBytes(StandardCharsets.UTF_8);
+        return classifyType(decoded, decoded.length);
+    }
+
+    /** TYPE_MESSAGE_START, TYPE_RESPONSE or TYPE_OTHER for a type or event name spelled in UTF-8. */
+    static byte classifyType(byte[] bytes, int length) {
+        if (equals(bytes, length, MESSAGE_START)) {
+            return TYPE_MESSAGE_START;
+        }
+        if (length >= RESPONSE_PREFIX.length && equals(bytes, RESPONSE_PREFIX.length, RESPONSE_PREFIX)) {
+            return TYPE_RESPONSE;
+        }
+        return TYPE_OTHER;
+    }
+
+    private boolean plainAscii() {
+        for (int j = 0; j < kept; j++) {
+            byte b = capture[j];
+            if (b < 0 || b == '\\') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The kept raw string contents with escapes and UTF-8 decoded (rare: names and models are ASCII). */
+    private String decode() {
+        StringBuilder out = new StringBuilder(kept);
+        int plainFrom = 0;
+        int j = 0;
+        while (j < kept) {
+            if (capture[j] != '\\') {
+                j++;
+                continue;
+            }
+            out.append(new String(capture, plainFrom, j - plainFrom, StandardCharsets.UTF_8));
+            byte e = capture[j + 1];
+            switch (e) {
+                case 'b' -> out.append('\b');
+                case 'f' -> out.append('\f');
+                case 'n' -> out.append('\n');
+                case 'r' -> out.append('\r');
+                case 't' -> out.append('\t');
+                case 'u' -> {
+                    out.append((char) Integer.parseInt(new String(capture, j + 2, 4, StandardCharsets.ISO_8859_1), 16));
+                    j += 4;
+                }
+                default -> out.append((char) e); // " \ /
+            }
+            j += 2;
+            plainFrom = j;
+        }
+        out.append(new String(capture, plainFrom, kept - plainFrom, StandardCharsets.UTF_8));
+        return out.toString();
+    }
+
+    // --- numbers and literals
+
+    private void startNumber(int b) {
+        state = NUMBER;
+        numberChars = 1;
+        numberValue = 0;
+        numberOverflow = false;
+        numberNegative = b == '-';
+        byte role = role();
+        numberWanted = (role == USAGE || role == USAGE_METADATA || role == NESTED_USAGE)
+                && name >= N_PROMPT_TOKENS && name <= N_THOUGHTS_TOKEN_COUNT;
+        if (numberNegative) {
+            numberState = NUM_MINUS;
+        } else if (b == '0') {
+            numberState = NUM_ZERO;
+        } else {
+            numberState = NUM_INT;
+            numberValue = -(b - '0');
+        }
+    }
+
+    private int number(byte[] src, int i, final int end) {
+        while (i < end) {
+            int b = src[i];
+            int digit = b - '0';
+            boolean isDigit = digit >= 0 && digit <= 9;
+            switch (numberState) {
+                case NUM_MINUS -> {
+                    if (!isDigit) {
+                        stop();
+                        return end;
+                    }
+                    numberState = digit == 0 ? NUM_ZERO : NUM_INT;
+                    numberValue = -digit;
+                }
+                case NUM_ZERO, NUM_INT -> {
+                    if (isDigit) {
+                        if (numberState == NUM_ZERO) { // leading zeros are not JSON
+                            stop();
+                            return end;
+                        }
+                        if (numberWanted && !numberOverflow) {
+                            long v = numberValue;
+                            if (v < Long.MIN_VALUE / 10 || (v = v * 10) < Long.MIN_VALUE + digit) {
+                                numberOverflow = true;
+                            } else {
+                                numberValue = v - digit;
+                            }
+                        }
+                    } else if (b == '.') {
+                        numberState = NUM_DOT;
+                    } else if (b == 'e' || b == 'E') {
+                        numberState = NUM_E;
+                    } else {
+                        endNumber(true);
+                        return i; // the byte that ended the number is read as structure
+                    }
+                }
+                case NUM_DOT, NUM_EXPONENT_SIGN -> {
+                    if (!isDigit) {
+                        stop();
+                        return end;
+                    }
+                    numberState = numberState == NUM_DOT ? NUM_FRACTION : NUM_EXPONENT;
+                }
+                case NUM_FRACTION -> {
+                    if (b == 'e' || b == 'E') {
+                        numberState = NUM_E;
+                    } else if (!isDigit) {
+                        endNumber(false);
+                        return i;
+                    }
+                }
+                case NUM_E -> {
+                    if (b == '+' || b == '-') {
+                        numberState = NUM_EXPONENT_SIGN;
+                    } else if (isDigit) {
+                        numberState = NUM_EXPONENT;
+                    } else {
+                        stop();
+                        return end;
+                    }
+                }
+                default -> { // NUM_EXPONENT
+                    if (!isDigit) {
+                        endNumber(false);
+                        return i;
+                    }
+                }
+            }
+            if (++numberChars > MAX_NUMBER_CHARS) {
+                stop();
+                return end;
+            }
+            i++;
+        }
+        return end;
+    }
+
+    private void endNumber(boolean integer) {
+        state = AFTER_VALUE;
+        if (!integer || !numberWanted) {
+            return; // floats, and numbers under names we do not read
+        }
+        if (numberOverflow || (!numberNegative && numberValue == Long.MIN_VALUE)) {
+            stop(); // as Jackson's getLongValue refused it
+            return;
+        }
+        onInteger(numberNegative ? numberValue : -numberValue);
+    }
+
+    private void startLiteral(byte[] word) {
+        state = LITERAL;
+        literal = word;
+        literalIndex = 1;
+    }
+
+    private int literal(byte[] src, int i, final int end) {
+        while (i < end) {
+            if (src[i] != literal[literalIndex]) {
+                stop();
+                return end;
+            }
+            i++;
+            if (++literalIndex == literal.length) {
+                state = AFTER_VALUE;
+                return i;
+            }
+        }
+        return end;
+    }
+
+    // --- what the values mean
+
+    private void onInteger(long value) {
         if (value < 0) {
             return;
         }
+        byte role = role();
+        boolean input = name == N_PROMPT_TOKENS || name == N_INPUT_TOKENS || name == N_PROMPT_TOKEN_COUNT;
         if (role == NESTED_USAGE) {
             if (input) {
                 nestedInput = value;
@@ -334,7 +805,7 @@ final class JsonUsageScanner {
             usageHadInput = true;
             fields.inputTokens(value);
         } else if (role == USAGE_METADATA) {
-            if (fieldName.equals("candidatesTokenCount")) {
+            if (name == N_CANDIDATES_TOKEN_COUNT) {
                 candidatesTokens = value;
             } else {
                 thoughtsTokens = value;
@@ -347,26 +818,24 @@ final class JsonUsageScanner {
     }
 
     private void startDocument() {
-        documentType = null;
+        documentType = TYPE_NONE;
         nestedIn = OTHER;
         nestedModel = null;
-        nestedInput = null;
-        nestedOutput = null;
+        nestedInput = -1;
+        nestedOutput = -1;
         candidatesTokens = -1;
         thoughtsTokens = -1;
     }
 
     private void endDocument() {
-        String type = documentType != null ? documentType : eventName;
-        boolean counts = type != null
-                && (nestedIn == RESPONSE ? type.startsWith("response.")
-                        : nestedIn == MESSAGE && type.equals("message_start"));
+        byte type = documentType != TYPE_NONE ? documentType : eventType;
+        boolean counts = nestedIn == RESPONSE ? type == TYPE_RESPONSE : nestedIn == MESSAGE && type == TYPE_MESSAGE_START;
         if (counts) {
             fields.model(nestedModel);
-            if (nestedInput != null) {
+            if (nestedInput >= 0) {
                 fields.inputTokens(nestedInput);
             }
-            if (nestedOutput != null) {
+            if (nestedOutput >= 0) {
                 fields.outputTokens(nestedOutput);
             }
         }
@@ -374,19 +843,27 @@ final class JsonUsageScanner {
     }
 
     private void stop() {
-        phase = STOPPED;
-        closeParser();
+        state = STOPPED;
+        keep = KEEP_NONE;
     }
 
-    private void closeParser() {
-        if (parser != null) {
-            try {
-                parser.close(); // returns Jackson's recycled buffers
-            } catch (IOException ignored) {
-                // nothing to release beyond what close already did
-            }
-            parser = null;
-            feeder = null;
+    private static boolean equals(byte[] bytes, int length, byte[] word) {
+        if (length != word.length) {
+            return false;
         }
+        for (int j = 0; j < length; j++) {
+            if (bytes[j] != word[j]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[][] ascii(String... words) {
+        byte[][] out = new byte[words.length][];
+        for (int j = 0; j < words.length; j++) {
+            out[j] = words[j].getBytes(StandardCharsets.US_ASCII);
+        }
+        return out;
     }
 }

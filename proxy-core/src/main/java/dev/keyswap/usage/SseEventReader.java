@@ -1,19 +1,19 @@
 package dev.keyswap.usage;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * Splits a {@code text/event-stream} into lines and events as bytes arrive (lines may end in
  * LF, CRLF or CR, and may be split anywhere across chunks) and streams each event's {@code data}
  * straight into a {@link JsonUsageScanner}, so neither a line nor an event is ever collected.
  * Several data lines of one event are joined with LF, as the HTML SSE spec says; a blank line
  * ends the event and the scanner starts afresh for the next.
+ *
+ * <p>State is a few ints and an 8-byte field-name buffer; the event name is never kept, only
+ * matched as it streams past against the two names that matter ({@code message_start}, and the
+ * {@code response.} prefix).
  */
 final class SseEventReader {
     /** Longer than any field name we act on ("data", "event"); a longer name is ignored. */
     private static final int MAX_FIELD_BYTES = 8;
-    /** Event names we compare against are short ("message_start", "response.completed"). */
-    private static final int MAX_EVENT_NAME_BYTES = 64;
     private static final byte[] LINE_FEED = {'\n'};
     private static final byte[] DATA_FIELD = {'d', 'a', 't', 'a'};
     private static final byte[] EVENT_FIELD = {'e', 'v', 'e', 'n', 't'};
@@ -28,13 +28,15 @@ final class SseEventReader {
 
     private final JsonUsageScanner scanner;
     private final byte[] field = new byte[MAX_FIELD_BYTES];
-    private final byte[] eventName = new byte[MAX_EVENT_NAME_BYTES];
 
     private int lineState = FIELD;
     private int fieldLength;
     private boolean fieldTooLong;
     private int valueKind = IGNORED;
     private int eventNameLength;
+    /** The event name so far may still be "message_start" / starts with "response.". */
+    private boolean maybeMessageStart;
+    private boolean maybeResponse;
     private boolean lastWasCarriageReturn;
     private boolean eventHasData;
 
@@ -89,7 +91,7 @@ final class SseEventReader {
     }
 
     int retainedBytes() {
-        return field.length + eventName.length;
+        return field.length;
     }
 
     private void startValue() {
@@ -105,6 +107,8 @@ final class SseEventReader {
         } else if (isField(EVENT_FIELD)) {
             valueKind = EVENT;
             eventNameLength = 0;
+            maybeMessageStart = true;
+            maybeResponse = true;
         } else {
             valueKind = IGNORED;
         }
@@ -117,9 +121,16 @@ final class SseEventReader {
         if (valueKind == DATA) {
             scanner.feed(src, from, to - from);
         } else if (valueKind == EVENT) {
-            int n = Math.min(to - from, MAX_EVENT_NAME_BYTES - eventNameLength);
-            System.arraycopy(src, from, eventName, eventNameLength, n);
-            eventNameLength += n;
+            byte[] start = JsonUsageScanner.MESSAGE_START;
+            byte[] response = JsonUsageScanner.RESPONSE_PREFIX;
+            // Only the first bytes decide; past them the length saturates instead of wrapping.
+            int decisive = Math.min(to, from + Math.max(0, start.length + 1 - eventNameLength));
+            for (int i = from; i < decisive; i++) {
+                int at = eventNameLength + i - from;
+                maybeMessageStart &= at < start.length && src[i] == start[at];
+                maybeResponse &= at >= response.length || src[i] == response[at];
+            }
+            eventNameLength = (int) Math.min((long) eventNameLength + (to - from), Integer.MAX_VALUE);
         }
     }
 
@@ -133,7 +144,11 @@ final class SseEventReader {
             startValue(); // a line without a colon is a field with an empty value
         }
         if (valueKind == EVENT) {
-            scanner.eventName(new String(eventName, 0, eventNameLength, StandardCharsets.UTF_8));
+            scanner.eventType(maybeMessageStart && eventNameLength == JsonUsageScanner.MESSAGE_START.length
+                    ? JsonUsageScanner.TYPE_MESSAGE_START
+                    : maybeResponse && eventNameLength >= JsonUsageScanner.RESPONSE_PREFIX.length
+                            ? JsonUsageScanner.TYPE_RESPONSE
+                            : JsonUsageScanner.TYPE_OTHER);
         }
         lineState = FIELD;
         fieldLength = 0;

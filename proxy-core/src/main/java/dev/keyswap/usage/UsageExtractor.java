@@ -7,12 +7,12 @@ import io.netty.buffer.ByteBuf;
  * body: JSON bodies (OpenAI, Anthropic, Gemini shapes) and SSE streams (each provider's events).
  * One instance per response, used on that response's event loop only.
  *
- * <p>Memory is bounded whatever the body size. An extractor's own buffers are under 100 bytes
- * ({@link #retainedBytes()}); the 8 KiB of copy and parse scratch is per thread, shared by every
- * response on an event loop. While inside a JSON value it also holds one Jackson parser, whose
- * state is bounded by clipping strings to {@value JsonStringClipper#MAX_STRING_BYTES} bytes and
- * by read constraints (depth 256, numbers of 1000 digits), a few KiB; between SSE events it holds
- * none. {@link #RETAINED_BYTES_CAP} is the documented ceiling for all of it.
+ * <p>Memory is bounded whatever the body size, and nothing is allocated per SSE event once the
+ * stream's model is known. An extractor's own state is about 110 bytes of buffers
+ * ({@link #retainedBytes()}: SSE field name 8, container roles 5, array/object stack 32, kept-string
+ * buffer 64), the kept-string buffer growing to at most ~1 KiB only for a model or type value that
+ * long ({@link JsonUsageScanner}); the 4 KiB copy scratch for direct buffers is per thread, shared
+ * by every response on an event loop. {@link #RETAINED_BYTES_CAP} is the documented ceiling.
  *
  * <p>Embeddings report only input tokens; their output count is 0.
  */

@@ -17,6 +17,10 @@ final class UsageFields {
         }
     }
 
+    String model() {
+        return model;
+    }
+
     void inputTokens(long value) {
         inputTokens = value;
     }

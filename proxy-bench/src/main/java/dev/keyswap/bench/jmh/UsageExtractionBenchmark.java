@@ -60,32 +60,51 @@ public class UsageExtractionBenchmark {
     static final String ANTHROPIC_DELTA = "event: content_block_delta\n"
             + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" world\"}}\n\n";
 
+    /**
+     * Gemini streamGenerateContent?alt=sse: CRLF line ends, and every chunk repeats usageMetadata
+     * and modelVersion, so every event is one that must be read.
+     */
+    static final String GEMINI_CHUNK = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" quick brown fox.\"}],"
+            + "\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"candidatesTokenCount\": 20,"
+            + "\"totalTokenCount\": 29,\"promptTokensDetails\": [{\"modality\": \"TEXT\",\"tokenCount\": 9}]},"
+            + "\"modelVersion\": \"gemini-2.0-flash\",\"responseId\": \"mkFXaJDgL5mVkdUPk9b0wQk\"}\r\n\r\n";
+
     @Param({"heap", "direct"})
     public String buffer;
 
     private ByteBuf openAiChunk;
     private ByteBuf openAiUsageChunk;
     private ByteBuf anthropicDelta;
+    private ByteBuf geminiChunk;
     private ByteBuf openAiJson;
     private UsageExtractor openAiStream;
     private UsageExtractor openAiUsageStream;
     private UsageExtractor anthropicStream;
+    private UsageExtractor geminiStream;
 
     @Setup
     public void setUp() {
         openAiChunk = buf(OPENAI_CHUNK);
         openAiUsageChunk = buf(OPENAI_USAGE_CHUNK);
         anthropicDelta = buf(ANTHROPIC_DELTA);
+        geminiChunk = buf(GEMINI_CHUNK);
         String json = chatCompletionJson(2048);
         openAiJson = buf(json);
         openAiStream = UsageExtractor.forContentType("text/event-stream");
         openAiUsageStream = UsageExtractor.forContentType("text/event-stream; charset=utf-8");
         anthropicStream = UsageExtractor.forContentType("text/event-stream");
+        geminiStream = UsageExtractor.forContentType("text/event-stream");
 
         TokenUsage full = fullJson();
         openAiUsageStream.onContent(openAiUsageChunk);
         TokenUsage streamed = openAiUsageStream.result();
         openAiStream.onContent(openAiChunk);
+        geminiStream.onContent(geminiChunk);
+        TokenUsage gemini = geminiStream.result();
+        if (!"gemini-2.0-flash".equals(gemini.model()) || gemini.inputTokens() == null || gemini.inputTokens() != 9
+                || gemini.outputTokens() == null || gemini.outputTokens() != 20) {
+            throw new IllegalStateException("gemini fixture not understood: " + gemini);
+        }
         if (!"gpt-4o-2024-08-06".equals(full.model()) || full.inputTokens() == null || full.inputTokens() != 19
                 || full.outputTokens() == null || full.outputTokens() != 410
                 || streamed.outputTokens() == null || streamed.outputTokens() != 12
@@ -99,6 +118,7 @@ public class UsageExtractionBenchmark {
         openAiChunk.release();
         openAiUsageChunk.release();
         anthropicDelta.release();
+        geminiChunk.release();
         openAiJson.release();
     }
 
@@ -153,6 +173,13 @@ public class UsageExtractionBenchmark {
     public UsageExtractor anthropicContentBlockDelta() {
         anthropicStream.onContent(anthropicDelta);
         return anthropicStream;
+    }
+
+    /** One Gemini SSE chunk (usageMetadata and modelVersion in every event). */
+    @Benchmark
+    public UsageExtractor geminiChunk() {
+        geminiStream.onContent(geminiChunk);
+        return geminiStream;
     }
 
     /** A whole 2 KB chat.completion body, per response: extractor creation, scan, result. */
