@@ -36,6 +36,11 @@ final class TestKeyswap implements AutoCloseable {
 
     /** @param extraYaml appended to the generated config (providers, timeouts, …) */
     static TestKeyswap start(Path dir, String extraYaml) {
+        return start(dir, extraYaml, Map.of("KEYSWAP_MASTER_KEY", MASTER_KEY));
+    }
+
+    /** @param env the process environment Keyswap sees (KEYSWAP_MASTER_KEY, variables the YAML names) */
+    static TestKeyswap start(Path dir, String extraYaml, Map<String, String> env) {
         String yaml = """
                 server:
                   host: 127.0.0.1
@@ -51,8 +56,8 @@ final class TestKeyswap implements AutoCloseable {
         try {
             Path config = dir.resolve("keyswap.yaml");
             Files.writeString(config, merge(yaml, extraYaml));
-            Settings settings = ConfigLoader.load(config, true, Map.of("KEYSWAP_MASTER_KEY", MASTER_KEY));
-            return new TestKeyswap(Keyswap.start(settings, Map.of("KEYSWAP_MASTER_KEY", MASTER_KEY)), dir);
+            Settings settings = ConfigLoader.load(config, true, env);
+            return new TestKeyswap(Keyswap.start(settings, env), dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
