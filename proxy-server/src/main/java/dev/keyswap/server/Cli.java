@@ -1,6 +1,10 @@
 package dev.keyswap.server;
 
 import dev.keyswap.auth.ApiKey;
+import dev.keyswap.connect.AddressPolicy;
+import dev.keyswap.route.UpstreamTarget;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import dev.keyswap.connect.AuthType;
 import dev.keyswap.connect.Connection;
 import dev.keyswap.auth.TokenHasher;
@@ -311,6 +315,9 @@ public final class Cli {
         // Parse everything the command line says before reading a secret or opening the database.
         Connection draft = "add".equals(sub) ? connectionFromArgs(args) : null;
         Settings settings = settings(args);
+        if (draft != null && draft.baseUrl() != null) {
+            refusePrivateUpstream(draft.baseUrl(), settings);
+        }
         if (draft != null && draft.provider() != null && settings.catalog().find(draft.provider()) == null) {
             throw new UsageError("unknown provider '" + draft.provider() + "' (not in the catalog or config)");
         }
@@ -339,6 +346,32 @@ public final class Cli {
                     yield 0;
                 }
             };
+        }
+    }
+
+    /**
+     * The SSRF guard at creation, for a clear answer now: the data plane checks the resolved
+     * address again at every connect, so a name that later resolves inward is refused there.
+     */
+    private static void refusePrivateUpstream(String baseUrl, Settings settings) {
+        String host;
+        try {
+            host = UpstreamTarget.parse(baseUrl).host();
+        } catch (IllegalArgumentException e) {
+            return; // the store names what is wrong with the URL
+        }
+        AddressPolicy policy = new AddressPolicy(settings.upstream().allowPrivateAddresses());
+        InetAddress[] addresses;
+        try {
+            addresses = InetAddress.getAllByName(host);
+        } catch (UnknownHostException e) {
+            return; // unresolvable now: judged at connect time
+        }
+        for (InetAddress a : addresses) {
+            if (!policy.permits(a)) {
+                throw new IllegalArgumentException("--base-url " + baseUrl + " resolves to " + a.getHostAddress()
+                        + ", a loopback, private, link-local or reserved address (allow it in upstream.allow_private_addresses)");
+            }
         }
     }
 

@@ -382,6 +382,17 @@ class CliTest {
     }
 
     @Test
+    void connectionToAPrivateOrMetadataAddressIsRefusedAtCreation() {
+        for (String url : new String[] {"http://169.254.169.254", "http://127.0.0.1:8080", "http://10.0.0.1", "http://localhost"}) {
+            Result r = cliIn("tenant-secret-1234567890\n", "connections", "add", "--name", "ssrf", "--base-url", url, "--auth", "bearer");
+            assertEquals(1, r.code, url + ": " + r.err);
+            assertTrue(r.err.contains("loopback, private, link-local or reserved address"), r.err);
+            assertTrue(r.out.isEmpty(), r.out);
+        }
+        assertTrue(cli("connections", "list").out.isEmpty(), "nothing was stored");
+    }
+
+    @Test
     void authNoneReadsNoSecret() {
         String id = addConnection("", "connections", "add", "--name", "open", "--base-url", "https://status.example.com",
                 "--auth", "none");
