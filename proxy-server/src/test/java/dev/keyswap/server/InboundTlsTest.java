@@ -34,13 +34,8 @@ class InboundTlsTest {
     Path dir;
 
     static SSLContext trusting(X509Certificate cert) throws Exception {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        ks.setCertificateEntry("keyswap", cert);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
+        ctx.init(null, new javax.net.ssl.TrustManager[] {trustManager(cert)}, null);
         return ctx;
     }
 
