@@ -36,6 +36,8 @@ public final class UsageLog implements AutoCloseable {
     private final Consumer<List<UsageRecord>> sink;
     private final int maxBatch;
     private final long flushIntervalNanos;
+    /** Records queued since the writer last drained: wakes it early once a batch is ready. */
+    private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
     private final ArrayBlockingQueue<Object> queue;
     private final Thread writer;
 
@@ -79,6 +81,9 @@ public final class UsageLog implements AutoCloseable {
         enqueueing.incrementAndGet();
         try {
             if (!closed && queue.offer(record)) {
+                if (pending.incrementAndGet() == maxBatch) {
+                    LockSupport.unpark(writer); // a full batch need not wait out the interval
+                }
                 return true;
             }
         } finally {
@@ -114,6 +119,7 @@ public final class UsageLog implements AutoCloseable {
             if (!closed) {
                 putUninterruptibly(done); // may wait for room: flush is allowed to block
                 queued = true;
+                LockSupport.unpark(writer);
             }
         } finally {
             enqueueing.decrementAndGet();
@@ -137,18 +143,35 @@ public final class UsageLog implements AutoCloseable {
             LockSupport.parkNanos(10_000); // an offer in progress takes nanoseconds
         }
         putUninterruptibly(STOP);
+        LockSupport.unpark(writer);
         joinWriter();
         if (writer.isAlive()) {
             log.warn("Usage writer did not finish within {}; {} records still queued", CLOSE_TIMEOUT, queue.size());
         }
     }
 
+    /**
+     * Sleeps for the flush interval (or until a batch's worth, a flush or close wakes it), then
+     * takes everything queued at once. The writer never waits on the queue itself: an event loop's
+     * offer() then finds no waiter to signal, so recording costs no thread wake-up per request.
+     */
     private void runWriter() {
+        List<Object> drained = new ArrayList<>(maxBatch);
         List<UsageRecord> batch = new ArrayList<>(maxBatch);
         while (true) {
-            Object item = takeUninterruptibly();
-            long deadline = System.nanoTime() + flushIntervalNanos;
-            while (true) {
+            if (queue.isEmpty()) {
+                LockSupport.parkNanos(this, flushIntervalNanos);
+            }
+            drained.clear();
+            queue.drainTo(drained, maxBatch);
+            int records = 0;
+            for (Object item : drained) {
+                if (item instanceof UsageRecord) {
+                    records++;
+                }
+            }
+            pending.addAndGet(-records);
+            for (Object item : drained) {
                 if (item == STOP) {
                     write(batch);
                     return;
@@ -158,20 +181,9 @@ public final class UsageLog implements AutoCloseable {
                     marker.countDown();
                 } else {
                     batch.add((UsageRecord) item);
-                    if (batch.size() >= maxBatch) {
-                        write(batch);
-                    }
-                }
-                if (batch.isEmpty()) {
-                    break; // next record starts a new batch and a new deadline
-                }
-                long wait = deadline - System.nanoTime();
-                item = wait > 0 ? pollUninterruptibly(wait) : null;
-                if (item == null) {
-                    write(batch);
-                    break;
                 }
             }
+            write(batch);
         }
     }
 
@@ -190,25 +202,6 @@ public final class UsageLog implements AutoCloseable {
                     size, batch.get(0).requestId(), batch.get(size - 1).requestId(), e);
         } finally {
             batch.clear();
-        }
-    }
-
-    // The writer ignores interrupts: only STOP ends it, so nothing accepted is ever abandoned.
-    private Object takeUninterruptibly() {
-        while (true) {
-            try {
-                return queue.take();
-            } catch (InterruptedException ignored) {
-                // keep draining
-            }
-        }
-    }
-
-    private Object pollUninterruptibly(long nanos) {
-        try {
-            return queue.poll(nanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException ignored) {
-            return queue.poll();
         }
     }
 
