@@ -90,7 +90,10 @@ public final class ProxyServer implements AutoCloseable {
         this.transport = Transport.best();
         this.inboundTls = settings.tlsCertFile() == null ? null : new InboundTls(settings.tlsCertFile(), settings.tlsKeyFile());
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
-        this.workerGroup = new MultiThreadIoEventLoopGroup(settings.ioThreads(), transport.ioHandlerFactory());
+        // One event loop per core the process may use: more only adds context switches, since a
+        // request never blocks its loop (Netty's own default is twice the cores).
+        int loops = settings.ioThreads() > 0 ? settings.ioThreads() : Runtime.getRuntime().availableProcessors();
+        this.workerGroup = new MultiThreadIoEventLoopGroup(loops, transport.ioHandlerFactory());
         this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
     }
 
