@@ -3,7 +3,6 @@ package dev.keyswap.pipeline;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -14,11 +13,10 @@ import io.netty.util.ReferenceCountUtil;
 public final class UnclaimedContentHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        boolean last = msg instanceof LastHttpContent;
+        boolean content = msg instanceof HttpContent;
         ReferenceCountUtil.release(msg);
-        if (last && ctx.channel().isActive()) {
-            ctx.read();
-        } else if (msg instanceof HttpContent && ctx.channel().isActive()) {
+        // Until the last content, the rest of the body; after it, the next request.
+        if (content && ctx.channel().isActive()) {
             ctx.read();
         }
     }

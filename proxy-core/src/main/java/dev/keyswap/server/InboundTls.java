@@ -87,8 +87,4 @@ public final class InboundTls {
             log.warn("server.tls: keeping the current certificate; reload failed: {}", e.getMessage());
         }
     }
-
-    SslProvider provider() {
-        return context.isServer() && context instanceof io.netty.handler.ssl.OpenSslContext ? SslProvider.OPENSSL : SslProvider.JDK;
-    }
 }
