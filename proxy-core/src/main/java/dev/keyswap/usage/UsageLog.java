@@ -36,6 +36,8 @@ public final class UsageLog implements AutoCloseable {
     private final Consumer<List<UsageRecord>> sink;
     private final int maxBatch;
     private final long flushIntervalNanos;
+    /** Set (before an unpark) when the writer must not wait out its interval. */
+    private volatile boolean urgent;
     /** Records queued since the writer last drained: wakes it early once a batch is ready. */
     private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
     private final ArrayBlockingQueue<Object> queue;
@@ -82,7 +84,7 @@ public final class UsageLog implements AutoCloseable {
         try {
             if (!closed && queue.offer(record)) {
                 if (pending.incrementAndGet() == maxBatch) {
-                    LockSupport.unpark(writer); // a full batch need not wait out the interval
+                    hurry(); // a full batch need not wait out the interval
                 }
                 return true;
             }
@@ -119,7 +121,7 @@ public final class UsageLog implements AutoCloseable {
             if (!closed) {
                 putUninterruptibly(done); // may wait for room: flush is allowed to block
                 queued = true;
-                LockSupport.unpark(writer);
+                hurry();
             }
         } finally {
             enqueueing.decrementAndGet();
@@ -143,7 +145,7 @@ public final class UsageLog implements AutoCloseable {
             LockSupport.parkNanos(10_000); // an offer in progress takes nanoseconds
         }
         putUninterruptibly(STOP);
-        LockSupport.unpark(writer);
+        hurry();
         joinWriter();
         if (writer.isAlive()) {
             log.warn("Usage writer did not finish within {}; {} records still queued", CLOSE_TIMEOUT, queue.size());
@@ -151,19 +153,27 @@ public final class UsageLog implements AutoCloseable {
     }
 
     /**
-     * Sleeps for the flush interval (or until a batch's worth, a flush or close wakes it), then
-     * takes everything queued at once. The writer never waits on the queue itself: an event loop's
-     * offer() then finds no waiter to signal, so recording costs no thread wake-up per request.
+     * Writes once per flush interval whatever has queued meanwhile, or sooner when a batch's
+     * worth, a flush or close asks for it. The writer never waits on the queue itself: an event
+     * loop's offer() then finds no waiter to signal, so recording costs no thread wake-up per
+     * request, and records arriving together share one transaction.
      */
     private void runWriter() {
         List<Object> drained = new ArrayList<>(maxBatch);
         List<UsageRecord> batch = new ArrayList<>(maxBatch);
+        long deadline = System.nanoTime() + flushIntervalNanos;
         while (true) {
-            if (queue.isEmpty()) {
-                LockSupport.parkNanos(this, flushIntervalNanos);
+            long wait;
+            while (!urgent && (wait = deadline - System.nanoTime()) > 0) {
+                LockSupport.parkNanos(this, wait);
             }
+            boolean hurried = urgent;
+            urgent = false;
             drained.clear();
             queue.drainTo(drained, maxBatch);
+            if (!queue.isEmpty() && (hurried || queue.size() >= maxBatch)) {
+                urgent = true; // more is waiting (a flush, a close, a backlog): go round again at once
+            }
             int records = 0;
             for (Object item : drained) {
                 if (item instanceof UsageRecord) {
@@ -184,7 +194,14 @@ public final class UsageLog implements AutoCloseable {
                 }
             }
             write(batch);
+            deadline = System.nanoTime() + flushIntervalNanos;
         }
+    }
+
+    /** Wakes the writer before its interval is up. */
+    private void hurry() {
+        urgent = true;
+        LockSupport.unpark(writer);
     }
 
     private void write(List<UsageRecord> batch) {
