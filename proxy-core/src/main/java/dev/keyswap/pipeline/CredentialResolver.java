@@ -77,9 +77,6 @@ final class CredentialResolver {
             if (!admin && !key.connections().contains(c.id())) {
                 return done(ProxyError.forbidden("connection_not_allowed", "the Keyswap token may not use connection '" + c.id() + "'"));
             }
-            if (!pathAllowed(c.allowedPaths(), request.upstreamPath)) {
-                return done(ProxyError.forbidden("path_not_allowed", "connection '" + c.id() + "' may not be used for this path"));
-            }
             return fromConnection(c, request);
         });
     }
@@ -115,6 +112,10 @@ final class CredentialResolver {
     }
 
     private CompletableFuture<Resolution> fromConnection(Connection c, InboundRequest request) {
+        // A connection's path rules hold however it is reached: /proxy/{id}/… or /{provider}/….
+        if (!pathAllowed(c.allowedPaths(), request.upstreamPath)) {
+            return done(ProxyError.forbidden("path_not_allowed", "connection '" + c.id() + "' may not be used for this path"));
+        }
         UpstreamTarget target;
         boolean tenantAddress = c.baseUrl() != null;
         if (tenantAddress) {

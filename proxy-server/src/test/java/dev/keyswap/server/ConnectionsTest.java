@@ -190,6 +190,14 @@ class ConnectionsTest {
         assertEquals(403, r.statusCode());
         assertTrue(r.body().contains("\"code\":\"path_not_allowed\""));
         assertEquals(400, get("/proxy/" + c.id() + "/v1/chat/../admin", token).statusCode(), "dot segments never reach routing");
+
+        // The same rules when the connection serves a provider route.
+        Connection forProvider = connection("act_admin", "anthropic-paths", "anthropic", null, AuthType.API_KEY, "x-api-key",
+                Map.of(), List.of("/v1/messages"), "sk-ant-paths-000000");
+        String viaProvider = token("act_admin", Set.of(forProvider.id()), false);
+        assertEquals(200, get("/anthropic/v1/messages", viaProvider).statusCode());
+        assertEquals("sk-ant-paths-000000", recorded().getHeader("x-api-key"));
+        assertEquals(403, get("/anthropic/v1/files", viaProvider).statusCode());
     }
 
     @Test
