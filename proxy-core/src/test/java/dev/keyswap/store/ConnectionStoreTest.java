@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class ConnectionStoreTest {
     private static final Instant T0 = Instant.ofEpochMilli(1_760_000_000_123L);
-    private static final String SECRET = "sk-proj-SECRETvalue0123456789abcdef";
+    private static final String SECRET = "sk-fake-SECRETvalue0123456789abcdef";
 
     @TempDir
     Path dir;

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SplitKeyStoreTest {
-    private static final String PROVIDER_KEY = "sk-proj-BYOKsplitSECRET-0123456789";
+    private static final String PROVIDER_KEY = "sk-fake-BYOKsplitSECRET-0123456789";
 
     @TempDir
     Path dir;

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class VaultTest {
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final byte[] SECRET = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] SECRET = "sk-fake-abcdefghijklmnopqrstuvwxyz0123456789".getBytes(StandardCharsets.UTF_8);
 
     private static MasterKey randomKey() {
         byte[] raw = new byte[32];
@@ -189,7 +189,7 @@ class VaultTest {
             "12345678901|…",
             "short|…",
             "''|…",
-            "sk-ant-api03-very-long-key-ending-WXYZ|sk-a…WXYZ",
+            "sk-fake-api03-very-long-key-ending-WXYZ|sk-f…WXYZ",
     })
     void maskShowsFourAndFourOnlyForLongSecrets(String secret, String masked) {
         assertEquals(masked, Vault.mask(secret));

@@ -314,7 +314,7 @@ class CliTest {
 
     // --- connections ---
 
-    private static final String OPENAI_SECRET = "sk-proj-CLIsecretVALUE-0123456789abcd";
+    private static final String OPENAI_SECRET = "sk-fake-CLIsecretVALUE-0123456789abcd";
 
     @Test
     void connectionsAddReadsTheSecretFromStdinAndListShowsItMaskedOnly() {

@@ -220,12 +220,12 @@ class ConnectionsTest {
     @Test
     void splitKeyWorksOnlyWithItsClientPartAndBothPartsStayHome() throws Exception {
         SplitKeyStore.Created created = keyswap.keyswap.splitKeys().create("act_admin", "anthropic",
-                "sk-ant-split-provider-key-0000".getBytes(StandardCharsets.UTF_8));
+                "sk-fake-split-provider-key-0000".getBytes(StandardCharsets.UTF_8));
         String token = token("act_admin", Set.of(), false);
         HttpResponse<String> ok = get("/anthropic/v1/messages", token, "X-Partial-Key-Id", created.key().id(), "X-Partial-Key", created.clientPart());
         assertEquals(200, ok.statusCode(), ok.body());
         RecordedRequest r = recorded();
-        assertEquals("sk-ant-split-provider-key-0000", r.getHeader("x-api-key"));
+        assertEquals("sk-fake-split-provider-key-0000", r.getHeader("x-api-key"));
         assertNull(r.getHeader("X-Partial-Key-Id"));
         assertNull(r.getHeader("X-Partial-Key"));
         String wrongPart = Base64.getUrlEncoder().withoutPadding().encodeToString(new byte[32]);

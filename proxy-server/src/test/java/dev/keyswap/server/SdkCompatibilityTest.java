@@ -52,7 +52,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SdkCompatibilityTest {
     static final String OPENAI_KEY = "sk-test-openai-not-real";
-    static final String ANTHROPIC_KEY = "sk-ant-test-anthropic-not-real";
+    static final String ANTHROPIC_KEY = "sk-fake-test-anthropic-not-real";
     static final String GEMINI_KEY = "AIza-test-gemini-not-real";
 
     static final String GEMINI_MODEL = "gemini-2.0-flash";
