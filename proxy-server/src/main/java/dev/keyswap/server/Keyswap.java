@@ -69,8 +69,14 @@ public final class Keyswap implements AutoCloseable {
 
     /** Opens storage and the vault and starts listening. */
     public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
-        // Loading BoringSSL takes about a second; do it beside the database migrations, not after.
-        Thread tls = new Thread(io.netty.handler.ssl.OpenSsl::isAvailable, "keyswap-tls-init");
+        // Loading BoringSSL and the epoll transport (native libraries) and Netty's HTTP classes
+        // takes most of a second: do it beside the database migrations, not after them.
+        Thread tls = new Thread(() -> {
+            io.netty.handler.ssl.OpenSsl.isAvailable();
+            Transport.best();
+            new io.netty.handler.codec.http.HttpServerCodec();
+            new io.netty.handler.codec.http.HttpClientCodec();
+        }, "keyswap-native-init");
         tls.setDaemon(true);
         tls.start();
         Keyswap k = new Keyswap(settings, masterKeys(settings, env));
