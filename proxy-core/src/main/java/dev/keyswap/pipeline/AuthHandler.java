@@ -39,11 +39,7 @@ public final class AuthHandler extends ChannelInboundHandlerAdapter {
         }
         request.tokenSlot = found.slot();
         CompletableFuture<Optional<ApiKey>> lookup = authenticator.lookup(found.token());
-        if (lookup.isDone()) {
-            onKey(ctx, request, lookup);
-        } else {
-            lookup.whenComplete((key, error) -> ctx.executor().execute(() -> onKey(ctx, request, lookup)));
-        }
+        Parking.whenDone(ctx, lookup, () -> onKey(ctx, request, lookup));
     }
 
     private void onKey(ChannelHandlerContext ctx, InboundRequest request, CompletableFuture<Optional<ApiKey>> lookup) {

@@ -46,11 +46,7 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         CompletableFuture<CredentialResolver.Resolution> resolution = resolver.resolve(request);
-        if (resolution.isDone()) {
-            onResolved(ctx, request, resolution.join());
-        } else {
-            resolution.whenComplete((r, e) -> ctx.executor().execute(() -> onResolved(ctx, request, resolution.join())));
-        }
+        Parking.whenDone(ctx, resolution, () -> onResolved(ctx, request, resolution.join()));
     }
 
     private void onResolved(ChannelHandlerContext ctx, InboundRequest request, CredentialResolver.Resolution r) {

@@ -71,7 +71,7 @@ final class CredentialResolver {
         return directory.byId(request.connectionId).thenCompose(found -> {
             // Another actor's connection is indistinguishable from none: ids are not an oracle.
             if (found.isEmpty() || (!admin && !found.get().actorId().equals(key.actorId()))) {
-                return done(ProxyError.notFound("unknown_connection", "unknown connection '" + printable(request.connectionId) + "'"));
+                return done(ProxyError.notFound("unknown_connection", "unknown connection '" + ProxyError.clip(request.connectionId) + "'"));
             }
             Connection c = found.get();
             if (!admin && !key.connections().contains(c.id())) {
@@ -175,9 +175,5 @@ final class CredentialResolver {
 
     private static CompletableFuture<Resolution> done(Credential credential) {
         return CompletableFuture.completedFuture(Resolution.of(credential));
-    }
-
-    private static String printable(String s) {
-        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
     }
 }

@@ -72,6 +72,8 @@ final class Exchange implements UpstreamListener {
     private boolean clientKeepAlive;
     private boolean retried;
     private boolean poolRetried;
+    /** The upstream connection failed in TLS: reported as such if it closes before answering. */
+    private boolean tlsFailure;
     private int status;
     private long upstreamMicros = -1;
     private long bytesIn;
@@ -433,8 +435,6 @@ final class Exchange implements UpstreamListener {
         }
     }
 
-    private boolean tlsFailure;
-
     @Override
     public void onUpstreamClosed() {
         if (finished) {
@@ -502,12 +502,8 @@ final class Exchange implements UpstreamListener {
         if (!requestEnded) {
             clientKeepAlive = false;
         }
-        FullHttpResponse response = Responses.json(ctx, error.status(), error.toJson(request.requestId));
+        FullHttpResponse response = Responses.errorResponse(ctx, request, error);
         response.setProtocolVersion(request.clientVersion);
-        response.headers().set(Responses.REQUEST_ID, request.requestId);
-        for (Map.Entry<String, String> e : request.responseHeaders) {
-            response.headers().set(e.getKey(), e.getValue());
-        }
         if (!clientKeepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
@@ -564,7 +560,7 @@ final class Exchange implements UpstreamListener {
     }
 
     private void recordUsage() {
-        relay.record(request.usageRecord(status, Math.max(upstreamMicros, 0), bytesIn, bytesOut,
+        relay.usageLog.record(request.usageRecord(status, Math.max(upstreamMicros, 0), bytesIn, bytesOut,
                 usage == null ? TokenUsage.NONE : usage.result()));
     }
 

@@ -73,9 +73,9 @@ public final class InboundRequest {
     /** This request as metered: never a body, a query string or a secret. */
     UsageRecord usageRecord(int status, long upstreamMicros, long bytesIn, long bytesOut, TokenUsage reported) {
         String providerName = provider != null ? provider.name() : connection != null ? connection.provider() : null;
-        String connection = credential != null ? credential.connectionId() : connectionId;
+        String usedConnection = credential != null ? credential.connectionId() : connectionId;
         return new UsageRecord(Instant.ofEpochMilli(receivedEpochMillis), requestId, apiKey.actorId(), apiKey.id(),
-                providerName, connection, head.method().name(), credential.target().basePath() + upstreamPath, status,
+                providerName, usedConnection, head.method().name(), credential.target().basePath() + upstreamPath, status,
                 (System.nanoTime() - receivedNanos) / 1000, upstreamMicros, bytesIn, bytesOut,
                 reported.model(), reported.inputTokens(), reported.outputTokens(), null);
     }

@@ -40,6 +40,11 @@ public record ProxyError(HttpResponseStatus status, String type, String code, St
         return new ProxyError(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_error", code, message);
     }
 
+    /** Client input quoted in a message, cut to a length that cannot flood a log or a response. */
+    static String clip(String s) {
+        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
+    }
+
     /** The JSON body; fields are escaped, so a message may quote client input safely. */
     public String toJson(String requestId) {
         StringBuilder sb = new StringBuilder(128);

@@ -3,7 +3,6 @@ package dev.keyswap.pipeline;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.usage.UsageLog;
-import dev.keyswap.usage.UsageRecord;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
@@ -97,13 +96,6 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
             log.warn("client connection error", cause);
         }
         ctx.close();
-    }
-
-    /** Queues a usage record; a full queue is counted, never waited on. */
-    void record(UsageRecord record) {
-        if (!usageLog.record(record)) {
-            metrics.usageDropped.increment();
-        }
     }
 
     void finished(Exchange e) {

@@ -8,7 +8,6 @@ public final class RelayMetrics {
     final LongAdder upstreamErrors = new LongAdder();
     final LongAdder clientAborts = new LongAdder();
     final LongAdder retries = new LongAdder();
-    final LongAdder usageDropped = new LongAdder();
     final LongAdder active = new LongAdder();
     final LongAdder webSockets = new LongAdder();
 
@@ -30,10 +29,6 @@ public final class RelayMetrics {
 
     public long retries() {
         return retries.sum();
-    }
-
-    public long usageDropped() {
-        return usageDropped.sum();
     }
 
     public long active() {

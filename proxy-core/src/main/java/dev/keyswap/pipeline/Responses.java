@@ -26,11 +26,17 @@ public final class Responses {
     }
 
     public static void error(ChannelHandlerContext ctx, InboundRequest request, ProxyError error) {
+        answer(ctx, request, errorResponse(ctx, request, error));
+    }
+
+    /** The error in SPEC's shape for this request: its id, and the headers it carries (rate limits). */
+    static FullHttpResponse errorResponse(ChannelHandlerContext ctx, InboundRequest request, ProxyError error) {
         FullHttpResponse response = json(ctx, error.status(), error.toJson(request.requestId));
+        response.headers().set(REQUEST_ID, request.requestId);
         for (Map.Entry<String, String> h : request.responseHeaders) {
             response.headers().set(h.getKey(), h.getValue());
         }
-        answer(ctx, request, response);
+        return response;
     }
 
     /** For failures before an {@link InboundRequest} exists (malformed requests): always closes. */

@@ -37,16 +37,12 @@ public final class RouteHandler extends ChannelInboundHandlerAdapter {
             }
             Provider provider = catalog.find(first);
             if (provider == null) {
-                Responses.error(ctx, request, ProxyError.notFound("unknown_provider", "unknown provider '" + printable(first) + "'"));
+                Responses.error(ctx, request, ProxyError.notFound("unknown_provider", "unknown provider '" + ProxyError.clip(first) + "'"));
                 return;
             }
             request.provider = provider;
             request.upstreamPath = slash < 0 ? "/" : path.substring(slash);
         }
         ctx.fireChannelRead(msg);
-    }
-
-    private static String printable(String s) {
-        return s.length() > 64 ? s.substring(0, 64) + "…" : s;
     }
 }

@@ -53,13 +53,13 @@ final class WebSocketSplice {
                       Channel upstreamChannel, Runnable onEnd) {
         WebSocketSplice splice = new WebSocketSplice(relay, request, upstreamMicros, clientCtx.channel(), upstreamChannel, onEnd);
         ChannelPipeline cp = clientCtx.pipeline();
-        for (String name : new String[] {"idle", "flow", "demand", "guard", "cors", "service", "route", "auth", "ratelimit", "keyswap", "sockets", "tail"}) {
-            if (cp.get(name) != null) {
+        for (String name : cp.names()) {
+            // Everything but TLS and the codec (which goes last, handing its buffered bytes on).
+            if (!name.equals("tls") && !name.equals("codec") && cp.context(name) != null) {
                 cp.remove(name);
             }
         }
         cp.addAfter("codec", "splice", splice.client);
-        cp.remove("relay");
         cp.remove("codec");
         ChannelPipeline up = upstreamChannel.pipeline();
         up.replace("upstream", "splice", splice.upstream);
@@ -70,7 +70,7 @@ final class WebSocketSplice {
 
     private void sideClosed() {
         if (++closedSides == 2) {
-            relay.record(request.usageRecord(101, upstreamMicros, client.bytesRead, upstream.bytesRead, usageTap.result()));
+            relay.usageLog.record(request.usageRecord(101, upstreamMicros, client.bytesRead, upstream.bytesRead, usageTap.result()));
             onEnd.run();
         }
     }

@@ -208,7 +208,6 @@ public final class ProxyServer implements AutoCloseable {
         counter(sb, "keyswap_upstream_retries_total", "Bodiless requests resent after a pooled connection closed under them.", relayMetrics.retries());
         counter(sb, "keyswap_upstream_connections_total", "Upstream connections opened.", upstreamMetrics.connections());
         counter(sb, "keyswap_upstream_reuses_total", "Requests sent on a pooled keep-alive connection.", upstreamMetrics.reuses());
-        counter(sb, "keyswap_usage_dropped_total", "Usage records dropped because the queue was full.", relayMetrics.usageDropped());
         gauge(sb, "keyswap_websockets_open", "WebSocket sessions spliced now.", relayMetrics.webSockets());
         gauge(sb, "keyswap_draining", "1 while shutting down.", draining ? 1 : 0);
         if (extraMetrics != null) {
