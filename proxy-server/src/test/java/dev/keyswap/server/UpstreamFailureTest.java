@@ -15,7 +15,9 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.InputStream;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,12 +64,14 @@ class UpstreamFailureTest {
 
     @Test
     void refusedConnectionIs502() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            closedPort = s.getLocalPort();
-        }
-        try (TestKeyswap keyswap = keyswap("http://127.0.0.1:" + closedPort)) {
-            assertError(call(keyswap), 502, "upstream_unreachable");
+        // A socket bound but never listening holds its port (so Keyswap's own ephemeral listener
+        // cannot land on it, which once made this test call Keyswap itself) and refuses connects.
+        try (Socket refusing = new Socket()) {
+            refusing.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            TestKeyswap keyswap = keyswap("http://127.0.0.1:" + refusing.getLocalPort());
+            try (keyswap) {
+                assertError(call(keyswap), 502, "upstream_unreachable");
+            }
         }
     }
 
