@@ -131,9 +131,23 @@ final class Exchange implements UpstreamListener {
             // A retry: the whole (empty) body was already taken from the client.
             upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, upstream.voidPromise());
         }
-        upstream.flush();
+        if (requestEnded) {
+            upstream.flush();
+        } else {
+            // The body usually follows in the same read batch (it is decoded after this head), and
+            // its flush sends head and body in one write: one syscall and one segment instead of
+            // two. The task flushes whatever is still pending once this batch is processed, for a
+            // body that has not arrived yet or a request dequeued outside a client read.
+            ctx.executor().execute(this::flushPendingRequest);
+        }
         headerTimeout = ctx.executor().schedule(this::onHeaderTimeout, relay.responseHeaderTimeoutMillis, TimeUnit.MILLISECONDS);
         upstream.read();
+    }
+
+    private void flushPendingRequest() {
+        if (!finished && upstream != null) {
+            upstream.flush();
+        }
     }
 
     /** Body content is ours until the client's last chunk has been passed on. */

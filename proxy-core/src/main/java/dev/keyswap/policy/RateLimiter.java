@@ -15,6 +15,7 @@ public final class RateLimiter {
     private final Cache<String, AtomicLong> theoreticalArrival = Caffeine.newBuilder()
             .expireAfterAccess(Duration.ofMinutes(2))
             .maximumSize(1_000_000)
+            .executor(Runnable::run) // bookkeeping on the event loop, no wake-up of a pool thread (see TokenCache)
             .build();
 
     /** The outcome: whether allowed, what remains, and when to retry. */

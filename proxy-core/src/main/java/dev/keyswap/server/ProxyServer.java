@@ -4,6 +4,7 @@ import dev.keyswap.auth.Authenticator;
 import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.pipeline.AuthHandler;
+import dev.keyswap.upstream.IdleTimeoutHandler;
 import dev.keyswap.pipeline.CorsHandler;
 import dev.keyswap.pipeline.KeySwapStep;
 import dev.keyswap.pipeline.RateLimitHandler;
@@ -34,7 +35,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -124,7 +124,7 @@ public final class ProxyServer implements AutoCloseable {
             p.addLast("tls", inboundTls.newHandler(p.channel().alloc()));
         }
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
-        p.addLast("idle", new IdleStateHandler(0, 0, settings.clientIdleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis()));
         p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())

@@ -10,7 +10,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -125,7 +124,7 @@ final class UpstreamPool {
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(connector.maxResponseHeaderBytes)
                                 .setMaxChunkSize(65536), false, false));
-                        p.addLast("idle", new IdleStateHandler(0, 0, connector.idleTimeoutMillis, TimeUnit.MILLISECONDS));
+                        p.addLast("idle", new IdleTimeoutHandler(connector.idleTimeoutMillis));
                         p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key));
                     }
                 })

@@ -40,7 +40,9 @@ public final class Vault {
     /** Key id to master key, the current key first; insertion order is the ring's order. */
     private final Map<String, MasterKey> ring;
     private final String currentKeyId;
-    private final Cache<DataKeyId, SecretKey> dataKeys = Caffeine.newBuilder().maximumSize(CACHED_DATA_KEYS).build();
+    private final Cache<DataKeyId, SecretKey> dataKeys = Caffeine.newBuilder().maximumSize(CACHED_DATA_KEYS)
+            .executor(Runnable::run) // bookkeeping on the caller's thread, no wake-up of a pool thread (see TokenCache)
+            .build();
 
     private record DataKeyId(String keyId, String actorId) {
     }

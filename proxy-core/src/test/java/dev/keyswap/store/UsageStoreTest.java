@@ -82,6 +82,16 @@ class UsageStoreTest {
     }
 
     @Test
+    void failingRowInsideAMultiRowInsertInsertsNothing() {
+        List<UsageRecord> batch = new ArrayList<>();
+        for (int i = 0; i < UsageStore.ROWS_PER_INSERT * 2 + 3; i++) {
+            batch.add(i == UsageStore.ROWS_PER_INSERT + 5 ? unmetered(null) : metered(i));
+        }
+        assertThrows(StoreException.class, () -> store.insertBatch(batch));
+        assertEquals(0, store.count());
+    }
+
+    @Test
     void storeStillWorksAfterAFailedBatch() {
         assertThrows(StoreException.class, () -> store.insertBatch(List.of(unmetered(null))));
         store.insertBatch(List.of(metered(1), metered(2)));
