@@ -54,7 +54,8 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
     /** Listener and request limits. */
-    public record Settings(String host, int port, int ioThreads, Set<String> corsAllowedOrigins, long maxBodyBytes,
+    /** @param transport one of {@link Transport#NAMES} */
+    public record Settings(String host, int port, String transport, int ioThreads, Set<String> corsAllowedOrigins, long maxBodyBytes,
                            int maxHeaderBytes, int maxInitialLineBytes, Duration responseHeaderTimeout,
                            Duration clientIdleTimeout, Path tlsCertFile, Path tlsKeyFile, int maxWebSocketsPerToken) {
     }
@@ -87,7 +88,7 @@ public final class ProxyServer implements AutoCloseable {
         this.authenticator = authenticator;
         this.usageLog = usageLog;
         this.extraMetrics = extraMetrics;
-        this.transport = Transport.best();
+        this.transport = Transport.named(settings.transport());
         this.inboundTls = settings.tlsCertFile() == null ? null : new InboundTls(settings.tlsCertFile(), settings.tlsKeyFile());
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
         // One event loop per core the process may use: more only adds context switches, since a

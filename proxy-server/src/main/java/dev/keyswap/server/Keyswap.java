@@ -45,6 +45,7 @@ public final class Keyswap implements AutoCloseable {
         this.settings = settings;
         this.vault = new Vault(masterKeys);
         this.database = Database.open(settings.storageUrl());
+        UsageLog startedLog = null;
         try {
             this.keys = new ApiKeyStore(database);
             this.usage = new UsageStore(database);
@@ -53,8 +54,9 @@ public final class Keyswap implements AutoCloseable {
             this.connections = new ConnectionStore(database, vault);
             this.splitKeys = new SplitKeyStore(database, vault);
             PriceTable prices = prices(settings.pricesFile());
-            this.usageLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
+            startedLog = new UsageLog(batch -> writeUsage(batch, prices), settings.usageQueueCapacity(),
                     settings.usageBatchSize(), settings.usageFlushInterval());
+            this.usageLog = startedLog;
             TokenCache cache = new TokenCache(keys::findByTokenHash, database.executor(), settings.tokenCacheTtl(),
                     settings.negativeCacheTtl(), 1_000_000);
             this.proxy = new ProxyServer(settings.server(), settings.catalog(),
@@ -62,6 +64,10 @@ public final class Keyswap implements AutoCloseable {
                     settings.upstream(), usageLog,
                     this::metricsText);
         } catch (RuntimeException e) {
+            // Its writer thread is running already; an unusable transport is found only after it.
+            if (startedLog != null) {
+                startedLog.close();
+            }
             database.close();
             throw e;
         }
@@ -69,13 +75,17 @@ public final class Keyswap implements AutoCloseable {
 
     /** Opens storage and the vault and starts listening. */
     public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
-        // Loading BoringSSL and the epoll transport (native libraries) and Netty's HTTP classes
+        // Loading BoringSSL and the native transport (native libraries) and Netty's HTTP classes
         // takes most of a second: do it beside the database migrations, not after them.
         Thread tls = new Thread(() -> {
             io.netty.handler.ssl.OpenSsl.isAvailable();
-            Transport.best();
             new io.netty.handler.codec.http.HttpServerCodec();
             new io.netty.handler.codec.http.HttpClientCodec();
+            try {
+                Transport.named(settings.server().transport());
+            } catch (RuntimeException e) {
+                // Reported by the ProxyServer that needs it, with the reason.
+            }
         }, "keyswap-native-init");
         tls.setDaemon(true);
         tls.start();

@@ -74,7 +74,7 @@ public final class BenchUpstream {
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
-        Transport t = Transport.best();
+        Transport t = Transport.named("epoll");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(threads, t.ioHandlerFactory());
         Channel ch = new ServerBootstrap().group(group).channel(t.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 8192)

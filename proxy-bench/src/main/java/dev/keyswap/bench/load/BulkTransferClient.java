@@ -49,7 +49,7 @@ public final class BulkTransferClient {
     }
 
     public static Map<String, Object> run(LoadTarget target, boolean upload, long bytes) throws Exception {
-        Transport tr = Transport.best();
+        Transport tr = Transport.named("epoll");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, tr.ioHandlerFactory());
         CompletableFuture<Map<String, Object>> result = new CompletableFuture<>();
         try {

@@ -54,7 +54,7 @@ public final class PacedClient {
     }
 
     public static Map<String, Object> run(Options o) throws Exception {
-        Transport tr = Transport.best();
+        Transport tr = Transport.named("epoll");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, tr.ioHandlerFactory());
         try {
             EventLoop loop = group.next();

@@ -63,7 +63,7 @@ public final class SseStreamClient {
 
     /** @param during called on another thread every 200 ms while streams run (for RSS sampling); may be null */
     public static Map<String, Object> run(Options o, Runnable during) throws InterruptedException {
-        Transport tr = Transport.best();
+        Transport tr = Transport.named("epoll");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, tr.ioHandlerFactory());
         List<Stream> streams = new ArrayList<>(o.streams());
         CountDownLatch done = new CountDownLatch(o.streams());

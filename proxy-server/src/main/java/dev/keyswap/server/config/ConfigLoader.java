@@ -19,6 +19,7 @@ import dev.keyswap.route.Provider;
 import dev.keyswap.route.ProviderCatalog;
 import dev.keyswap.route.UpstreamTarget;
 import dev.keyswap.server.ProxyServer;
+import dev.keyswap.server.Transport;
 import dev.keyswap.upstream.UpstreamConnector;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -180,7 +181,7 @@ public final class ConfigLoader {
     }
 
     private static Settings validate(KeyswapConfig c) {
-        KeyswapConfig.Server s = or(c.server(), new KeyswapConfig.Server(null, null, null, null, null, null, null, null, null));
+        KeyswapConfig.Server s = or(c.server(), new KeyswapConfig.Server(null, null, null, null, null, null, null, null, null, null));
         KeyswapConfig.Tls tls = or(s.tls(), new KeyswapConfig.Tls(null, null));
         KeyswapConfig.Websocket ws = or(c.websocket(), new KeyswapConfig.Websocket(null));
         KeyswapConfig.Storage st = or(c.storage(), new KeyswapConfig.Storage(null));
@@ -197,7 +198,8 @@ public final class ConfigLoader {
             throw new ConfigException("key 'server.max_body_bytes' must be 0 (no limit) or a positive number of bytes");
         }
         ProxyServer.Settings server = new ProxyServer.Settings(
-                nonBlank("server.host", or(s.host(), "127.0.0.1")), port, ioThreads,
+                nonBlank("server.host", or(s.host(), "127.0.0.1")), port,
+                oneOf("server.transport", or(s.transport(), "auto"), Transport.NAMES), ioThreads,
                 new HashSet<>(or(co.allowedOrigins(), List.of())), maxBody,
                 range("server.max_header_bytes", or(s.maxHeaderBytes(), 32768), 1024, 1 << 20),
                 range("server.max_initial_line_bytes", or(s.maxInitialLineBytes(), 16384), 256, 1 << 20),
@@ -342,6 +344,13 @@ public final class ConfigLoader {
     private static int range(String key, int value, int min, int max) {
         if (value < min || value > max) {
             throw new ConfigException("key '" + key + "' must be between " + min + " and " + max + " (got " + value + ")");
+        }
+        return value;
+    }
+
+    private static String oneOf(String key, String value, List<String> allowed) {
+        if (!allowed.contains(value)) {
+            throw new ConfigException("key '" + key + "' must be one of " + String.join(", ", allowed) + " (got '" + value + "')");
         }
         return value;
     }

@@ -10,7 +10,7 @@ import java.util.Map;
 public record KeyswapConfig(Server server, Storage storage, Vault vault, Auth auth, Cors cors, Upstream upstream,
                             Usage usage, Websocket websocket, Map<String, ProviderEntry> providers) {
 
-    public record Server(String host, Integer port, Integer ioThreads, Long maxBodyBytes, Integer maxHeaderBytes,
+    public record Server(String host, Integer port, String transport, Integer ioThreads, Long maxBodyBytes, Integer maxHeaderBytes,
                          Integer maxInitialLineBytes, String clientIdleTimeout, String drainTimeout, Tls tls) {
     }
 

@@ -47,6 +47,8 @@ class ConfigLoaderTest {
                 Arguments.of("duration without unit", "server:\n  drain_timeout: 30\n", new String[] {"'server.drain_timeout'", "duration"}),
                 Arguments.of("port above 65535", "server:\n  port: 70000\n", new String[] {"'server.port'", "between 0 and 65535"}),
                 Arguments.of("negative port", "server:\n  port: -1\n", new String[] {"'server.port'", "between 0 and 65535"}),
+                Arguments.of("unknown transport", "server:\n  transport: kqueue\n",
+                        new String[] {"'server.transport'", "one of auto, io_uring, epoll, nio"}),
                 Arguments.of("base_url not http", "providers:\n  openai:\n    base_url: ftp://files.example.com\n",
                         new String[] {"'providers.openai.base_url'", "http:// or https://"}),
                 Arguments.of("base_url with a query", "providers:\n  mistral:\n    base_url: https://api.mistral.ai/?x=1\n",
