@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Where a proxied request's CPU goes: Keyswap and nginx (header swap only) in front of the same
+# bench upstream, each warmed up, then measured under one wrk load, with CPU per request split by
+# thread (event loops, usage writer, JIT, GC) and into user and kernel time. PROFILE=1 also
+# samples Keyswap with async-profiler (fetched from Maven Central) and prints the hottest frames.
+#
+#   proxy-bench/cpu-profile.sh                      # c=64, 20 s warm-up, 10 s measured
+#   C=1 TRANSPORT=epoll proxy-bench/cpu-profile.sh  # a lone client over epoll
+#   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
+#
+# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, SKIP_BUILD=1.
+# Pinning as in run.sh: the proxy on CPU 0, wrk and the upstream on the others (needs 2+ CPUs).
+# Everything listens on 127.0.0.1; every process started here is stopped on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}
+WORK="$(mktemp -d /tmp/keyswap-cpu-XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f "$WORK/nginx.pid" ]] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+for tool in wrk nginx; do
+  command -v "$tool" >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y "$tool" >/dev/null; }
+done
+(( $(nproc --all) >= 2 )) || { echo "cpu-profile.sh needs 2 CPUs (proxy on one, load on the other)" >&2; exit 1; }
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -f proxy-server/target/keyswap.jar ]]; then
+  mvn -B -q -DskipTests package -pl proxy-server,proxy-bench -am
+fi
+mvn -q -B dependency:build-classpath -pl proxy-bench -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
+CP="$ROOT/proxy-bench/target/classes:$ROOT/proxy-core/target/classes:$(cat "$WORK/cp.txt")"
+LUA="$ROOT/proxy-bench/harness/bench.lua"
+
+free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }
+wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime, in clock ticks
+threads() { # thread name (spaces squeezed) and its utime+stime
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"
+  done | awk '{a[$1]+=$2} END {for (k in a) print k, a[k]}' | sort
+}
+HZ=$(getconf CLK_TCK)
+
+UP=$(free_port)
+taskset -c 1 java -Xms256m -Xmx256m -XX:+UseParallelGC -cp "$CP" dev.keyswap.bench.load.BenchUpstream "$UP" 1 \
+  > "$WORK/upstream.log" 2>&1 &
+PIDS+=($!)
+wait_port "$UP"
+
+KS=$(free_port)
+cat > "$WORK/keyswap.yaml" <<EOF
+server:
+  host: 127.0.0.1
+  port: $KS
+  transport: $TRANSPORT
+storage:
+  url: jdbc:sqlite:$WORK/keyswap.db
+vault:
+  master_key_file: $WORK/master.key
+providers:
+  openai:
+    base_url: http://127.0.0.1:$UP
+    api_key: sk-bench-upstream
+EOF
+TOKEN=$(java -jar proxy-server/target/keyswap.jar keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
+taskset -c 0 java -jar proxy-server/target/keyswap.jar serve --config "$WORK/keyswap.yaml" > "$WORK/keyswap.log" 2>&1 &
+KPID=$!
+PIDS+=($KPID)
+wait_port "$KS"
+
+NG=$(free_port)
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NG;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer sk-bench-upstream";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+EOF
+taskset -c 0 nginx -c "$WORK/nginx.conf" -g 'daemon on;'
+wait_port "$NG"
+NGPID=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
+
+load() { # url auth seconds -> wrk's KSRESULT line
+  KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
+}
+requests() { sed 's/.*"requests":\([0-9]*\).*/\1/' <<< "$1"; }
+field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
+
+measure() { # name pid url auth
+  local name=$1 pid=$2 url=$3 auth=$4
+  load "$url" "$auth" "$WARM" > /dev/null
+  threads "$pid" > "$WORK/t0"; read -r u0 s0 < <(ticks "$pid")
+  local r; r=$(load "$url" "$auth" "$D")
+  threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid")
+  local n; n=$(requests "$r")
+  awk -v n="$n" -v hz="$HZ" -v name="$name" -v c="$C" -v d="$D" \
+      -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" 'BEGIN {
+    printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)\n",
+      name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n }'
+  if [[ "$name" == keyswap ]]; then
+    join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$3 > $2 {
+      printf "           %-22s %6.1f us/req\n", $1, ($3 - $2) * 1e6 / hz / n }' | sort -k2 -rn -t' '
+  fi
+}
+
+echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C and the upstream on CPU 1;"
+echo "each warmed up for ${WARM}s, then measured for ${D}s."
+measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
+measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"
+load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$WARM" > /dev/null
+R=$(load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$D")
+awk -v n="$(requests "$R")" -v c="$C" -v d="$D" -v p50="$(field "$R" p50_us)" -v p99="$(field "$R" p99_us)" \
+  'BEGIN { printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  (the upstream alone)\n", "direct", c, n / d, p50, p99 }'
+
+if [[ "$PROFILE" == 1 ]]; then
+  AP_VERSION=4.1
+  mvn -q -B dependency:get -Dartifact="tools.profiler:async-profiler:$AP_VERSION" >/dev/null
+  (cd "$WORK" && unzip -q -o "$HOME/.m2/repository/tools/profiler/async-profiler/$AP_VERSION/async-profiler-$AP_VERSION.jar" 'linux-x64/*')
+  LIB="$WORK/linux-x64/libasyncProfiler.so"
+  OUT="$ROOT/proxy-bench/results/cpu-$(date -u +%Y%m%d-%H%M%S)-c$C.collapsed"
+  mkdir -p "$ROOT/proxy-bench/results"
+  java "$ROOT/proxy-bench/harness/Attach.java" "$KPID" "$LIB" "start,event=cpu,interval=1ms"
+  load "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN" "$D" > /dev/null
+  java "$ROOT/proxy-bench/harness/Attach.java" "$KPID" "$LIB" "stop,file=$OUT,collapsed"
+  echo
+  echo "async-profiler, Keyswap under the same load: $OUT"
+  echo "hottest frames by self time (kernel frames end in _[k]):"
+  awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
+       END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$OUT" | sort -rn | head -30
+fi
