@@ -115,6 +115,8 @@ measure() { # name pid url auth
   local r; r=$(load "$url" "$auth" "$D")
   threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid")
   local n; n=$(requests "$r")
+  local errors=$(( $(field "$r" err_connect) + $(field "$r" err_read) + $(field "$r" err_write) + $(field "$r" err_status) + $(field "$r" err_timeout) ))
+  (( errors == 0 )) || echo "WARNING: $name answered $errors of $n requests with an error or not at all; its figures are not comparable" >&2
   awk -v n="$n" -v hz="$HZ" -v name="$name" -v c="$C" -v d="$D" \
       -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" 'BEGIN {
     printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)\n",

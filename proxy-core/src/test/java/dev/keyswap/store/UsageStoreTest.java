@@ -59,6 +59,54 @@ class UsageStoreTest {
         assertEquals(metered(999), store.findByRequestId("req-999").orElseThrow());
     }
 
+    private static UsageRecord record(Instant time, String actor, String token, String provider, String connection, int status,
+                                      String model, Long in, Long out, Double cost, long bytesIn, long bytesOut) {
+        return new UsageRecord(time, "req-" + time.toEpochMilli() + "-" + status, actor, token, provider, connection, "POST",
+                "/v1/chat/completions", status, 1000, 500, bytesIn, bytesOut, model, in, out, cost);
+    }
+
+    @Test
+    void eachBatchIsAddedToTheDailyRollupByDayKeyRouteAndModel() {
+        Instant nextDay = T0.plus(java.time.Duration.ofDays(1));
+        store.insertBatch(List.of(
+                record(T0, "act_a", "key_1", "openai", null, 200, "gpt-4o-mini", 10L, 20L, 0.5, 100, 200),
+                record(T0.plusMillis(1), "act_a", "key_1", "openai", null, 502, null, null, null, null, 7, 0),
+                record(T0.plusMillis(2), "act_a", "key_1", "openai", null, 429, "gpt-4o-mini", null, null, null, 1, 2),
+                record(nextDay, "act_a", "key_1", "openai", null, 200, "gpt-4o-mini", 1L, 2L, 0.25, 10, 20),
+                record(T0, "act_a", "key_2", null, "cn_9", 200, null, null, null, null, 5, 6),
+                record(T0, "act_b", "key_3", "openai", null, 200, "gpt-4o-mini", 99L, 99L, 9.0, 9, 9)));
+        store.insertBatch(List.of(record(T0.plusMillis(3), "act_a", "key_1", "openai", null, 200, "gpt-4o-mini", 5L, 6L, 0.125, 1, 1)));
+
+        assertEquals(List.of(
+                new UsageStore.DailyUsage("2025-10-09", "act_a", "key_1", "openai", "", "", 1, 1, 0, 0, 0.0, 7, 0),
+                new UsageStore.DailyUsage("2025-10-09", "act_a", "key_1", "openai", "", "gpt-4o-mini", 3, 1, 15, 26, 0.625, 102, 203),
+                new UsageStore.DailyUsage("2025-10-09", "act_a", "key_2", "", "cn_9", "", 1, 0, 0, 0, 0.0, 5, 6),
+                new UsageStore.DailyUsage("2025-10-10", "act_a", "key_1", "openai", "", "gpt-4o-mini", 1, 0, 1, 2, 0.25, 10, 20)),
+                store.daily("act_a"));
+        assertEquals(1, store.daily("act_b").size());
+        assertTrue(store.daily("act_nobody").isEmpty());
+    }
+
+    @Test
+    void upgradingFromBeforeTheRollupSumsTheRowsAlreadyStored() throws Exception {
+        db.close();
+        String url = "jdbc:sqlite:" + dir.resolve("old.db");
+        org.flywaydb.core.Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration")
+                .target("4").load().migrate();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
+            for (int i = 0; i < 3; i++) {
+                st.execute("INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, method, path, status,"
+                        + " duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd)"
+                        + " VALUES (" + T0.toEpochMilli() + ", 'req-" + i + "', 'act_old', 'key_old', 'openai', 'POST', '/v1/x', "
+                        + (i == 2 ? 500 : 200) + ", 1, 1, 10, 20, 'gpt-4o-mini', " + (i == 2 ? "NULL" : "4") + ", 5, 0.5)");
+            }
+        }
+        db = Database.open(url);
+        store = new UsageStore(db);
+        assertEquals(List.of(new UsageStore.DailyUsage("2025-10-09", "act_old", "key_old", "openai", "", "gpt-4o-mini",
+                3, 1, 8, 15, 1.5, 30, 60)), store.daily("act_old"));
+    }
+
     @Test
     void recordWithoutModelTokensOrCostReadsBackWithNulls() {
         UsageRecord record = unmetered("req-plain");
@@ -78,6 +126,7 @@ class UsageStoreTest {
         StoreException e = assertThrows(StoreException.class, () -> store.insertBatch(batch));
         assertTrue(e.getMessage().contains("12 usage records"), e.getMessage());
         assertEquals(0, store.count());
+        assertTrue(store.daily("act_admin").isEmpty(), "the rollup is part of the batch's transaction");
         assertTrue(store.findByRequestId("req-0").isEmpty());
     }
 
