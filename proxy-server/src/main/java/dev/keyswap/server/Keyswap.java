@@ -75,6 +75,10 @@ public final class Keyswap implements AutoCloseable {
 
     /** Opens storage and the vault and starts listening. */
     public static Keyswap start(Settings settings, Map<String, String> env) throws InterruptedException {
+        // SLF4J binds its provider on first use; two threads getting there at once (this one and
+        // the native-init thread below, through Netty) makes it queue and "replay" their calls
+        // with a warning on stderr at every start. Binding it here first keeps start-up quiet.
+        org.slf4j.LoggerFactory.getILoggerFactory();
         // Loading BoringSSL and the native transport (native libraries) and Netty's HTTP classes
         // takes most of a second: do it beside the database migrations, not after them.
         Thread tls = new Thread(() -> {

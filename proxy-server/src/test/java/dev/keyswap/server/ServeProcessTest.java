@@ -122,6 +122,7 @@ class ServeProcessTest {
             String output = stdout() + stderr();
             assertTrue(stderr().contains("serving on http://127.0.0.1:" + port), stderr());
             assertEquals("", stdout(), "serve writes messages and logs to stderr only");
+            assertFalse(stderr().contains("SLF4J"), "start-up is free of logging-setup warnings:\n" + stderr());
             for (String secret : List.of(TestKeyswap.MASTER_KEY, token, token.substring(4, 20), UPSTREAM_KEY)) {
                 assertFalse(output.contains(secret), "process output reveals a secret");
             }
