@@ -4,7 +4,6 @@ import dev.keyswap.auth.Authenticator;
 import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.pipeline.AuthHandler;
-import dev.keyswap.upstream.IdleTimeoutHandler;
 import dev.keyswap.pipeline.CorsHandler;
 import dev.keyswap.pipeline.KeySwapStep;
 import dev.keyswap.pipeline.RateLimitHandler;
@@ -19,6 +18,7 @@ import dev.keyswap.pipeline.WebSocketLimitHandler;
 import dev.keyswap.policy.RateLimiter;
 import dev.keyswap.policy.SocketLimiter;
 import dev.keyswap.route.ProviderCatalog;
+import dev.keyswap.upstream.IdleTimeoutHandler;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamMetrics;
 import dev.keyswap.usage.UsageLog;
@@ -53,8 +53,7 @@ import org.slf4j.LoggerFactory;
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-    /** Listener and request limits. */
-    /** @param transport one of {@link Transport#NAMES} */
+    /** Listener and request limits; {@code transport} is one of {@link Transport#NAMES}. */
     public record Settings(String host, int port, String transport, int ioThreads, Set<String> corsAllowedOrigins, long maxBodyBytes,
                            int maxHeaderBytes, int maxInitialLineBytes, Duration responseHeaderTimeout,
                            Duration clientIdleTimeout, Path tlsCertFile, Path tlsKeyFile, int maxWebSocketsPerToken) {

@@ -4,6 +4,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.Ticker;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Runnable {
     private final long timeoutNanos;
     private ChannelHandlerContext ctx;
+    /** The event loop's clock, which its timers also run on (and tests can move). */
+    private Ticker ticker;
     private ScheduledFuture<?> check;
     private long lastActivity;
 
@@ -29,6 +32,7 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.ticker = ctx.executor().ticker();
         if (ctx.channel().isActive() && ctx.channel().isRegistered()) {
             arm();
         }
@@ -53,19 +57,19 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        lastActivity = System.nanoTime();
+        lastActivity = ticker.nanoTime();
         ctx.fireChannelReadComplete();
     }
 
     @Override
     public void flush(ChannelHandlerContext ctx) {
-        lastActivity = System.nanoTime();
+        lastActivity = ticker.nanoTime();
         ctx.flush();
     }
 
     private void arm() {
         if (check == null && timeoutNanos > 0) {
-            lastActivity = System.nanoTime();
+            lastActivity = ticker.nanoTime();
             check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
@@ -83,7 +87,7 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
         if (check == null || !ctx.channel().isOpen()) {
             return;
         }
-        long idle = System.nanoTime() - lastActivity;
+        long idle = ticker.nanoTime() - lastActivity;
         if (idle >= timeoutNanos) {
             check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
             ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);

@@ -1,0 +1,87 @@
+package dev.keyswap.upstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The idle timer on the event loop's own (here frozen) clock: only reads and flushes count as traffic. */
+class IdleTimeoutHandlerTest {
+    private final List<Object> events = new ArrayList<>();
+    private EmbeddedChannel channel;
+    private IdleTimeoutHandler idle;
+
+    @BeforeEach
+    void open() {
+        channel = new EmbeddedChannel();
+        channel.freezeTime();
+        idle = new IdleTimeoutHandler(1000);
+        channel.pipeline().addLast(idle, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                events.add(evt);
+            }
+        });
+    }
+
+    @AfterEach
+    void close() {
+        channel.finishAndReleaseAll();
+    }
+
+    private void advanceMillis(long ms) {
+        channel.advanceTimeBy(ms, TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+    }
+
+    @Test
+    void firesOnceATimeoutPassesWithoutTrafficAndAgainAfterTheNext() {
+        advanceMillis(999);
+        assertTrue(events.isEmpty());
+        advanceMillis(1);
+        assertEquals(List.of(IdleStateEvent.ALL_IDLE_STATE_EVENT), events);
+        advanceMillis(999);
+        assertEquals(1, events.size());
+        advanceMillis(1);
+        assertEquals(2, events.size());
+    }
+
+    @Test
+    void aFinishedReadBatchPostponesIt() {
+        advanceMillis(600);
+        channel.pipeline().fireChannelReadComplete();
+        advanceMillis(600);
+        assertTrue(events.isEmpty(), "600 ms since the read");
+        advanceMillis(400);
+        assertEquals(1, events.size());
+    }
+
+    @Test
+    void aFlushPostponesItButAnUnflushedWriteDoesNot() {
+        advanceMillis(600);
+        channel.flush();
+        advanceMillis(600);
+        assertTrue(events.isEmpty(), "600 ms since the flush");
+        channel.write("not flushed");
+        advanceMillis(400);
+        assertEquals(1, events.size());
+    }
+
+    @Test
+    void removingTheHandlerStopsTheTimer() {
+        channel.pipeline().remove(idle);
+        advanceMillis(10_000);
+        assertTrue(events.isEmpty());
+        assertFalse(channel.hasPendingTasks());
+    }
+}
