@@ -72,7 +72,6 @@ public final class UsageStore {
         private static long orZero(Long v) {
             return v == null ? 0 : v;
         }
-
     }
 
     /** What a daily row is summed by. */
