@@ -40,7 +40,8 @@ class TransportTest {
         };
         try (MockWebServer upstream = new MockWebServer()) {
             upstream.start();
-            String yaml = "server:\n  transport: " + transport + "\n" + TestKeyswap.providers(
+            // One event loop, so one upstream pool: reuse does not depend on the client's connections.
+            String yaml = "server:\n  transport: " + transport + "\n  io_threads: 1\n" + TestKeyswap.providers(
                     TestKeyswap.map("openai", "http://127.0.0.1:" + upstream.getPort()),
                     TestKeyswap.map("openai", "sk-test-transport-000000000"));
             if (!available) {
