@@ -1,6 +1,8 @@
 package dev.keyswap.usage;
 
 import static dev.keyswap.usage.ProviderBodies.*;
+import static dev.keyswap.usage.TestBytes.bytes;
+import static dev.keyswap.usage.TestBytes.concat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -158,23 +160,5 @@ class JsonUsageScannerDifferentialTest {
         scanner.eventName(eventName);
         scanner.feed(json, 0, json.length);
         return fields.toTokenUsage();
-    }
-
-    private static byte[] bytes(String text) {
-        return text.getBytes(UTF_8);
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        int length = 0;
-        for (byte[] part : parts) {
-            length += part.length;
-        }
-        byte[] all = new byte[length];
-        int at = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, all, at, part.length);
-            at += part.length;
-        }
-        return all;
     }
 }

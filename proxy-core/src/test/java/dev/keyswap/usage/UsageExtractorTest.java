@@ -1,6 +1,8 @@
 package dev.keyswap.usage;
 
 import static dev.keyswap.usage.ProviderBodies.*;
+import static dev.keyswap.usage.TestBytes.bytes;
+import static dev.keyswap.usage.TestBytes.concat;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -299,23 +301,5 @@ class UsageExtractorTest {
 
     private static void feedString(UsageExtractor extractor, String text) {
         feed(extractor, bytes(text), true);
-    }
-
-    private static byte[] bytes(String text) {
-        return text.getBytes(UTF_8);
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        int length = 0;
-        for (byte[] part : parts) {
-            length += part.length;
-        }
-        byte[] all = new byte[length];
-        int at = 0;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, all, at, part.length);
-            at += part.length;
-        }
-        return all;
     }
 }
