@@ -52,20 +52,7 @@ PIDS+=($!)
 wait_port "$UP"
 
 KS=$(free_port)
-cat > "$WORK/keyswap.yaml" <<EOF
-server:
-  host: 127.0.0.1
-  port: $KS
-  transport: $TRANSPORT
-storage:
-  url: jdbc:sqlite:$WORK/keyswap.db
-vault:
-  master_key_file: $WORK/master.key
-providers:
-  openai:
-    base_url: http://127.0.0.1:$UP
-    api_key: sk-bench-upstream
-EOF
+java -cp "$CP" dev.keyswap.bench.load.BenchConfigs keyswap "$WORK" "$KS" "$UP" "$TRANSPORT" > "$WORK/keyswap.yaml"
 TOKEN=$(java -jar proxy-server/target/keyswap.jar keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
 taskset -c 0 java -jar proxy-server/target/keyswap.jar serve --config "$WORK/keyswap.yaml" > "$WORK/keyswap.log" 2>&1 &
 KPID=$!
@@ -73,32 +60,9 @@ PIDS+=($KPID)
 wait_port "$KS"
 
 NG=$(free_port)
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  upstream up { server 127.0.0.1:$UP; keepalive 64; }
-  server {
-    listen 127.0.0.1:$NG;
-    location / {
-      proxy_pass http://up;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer sk-bench-upstream";
-      proxy_buffering off;
-      proxy_request_buffering off;
-    }
-  }
-}
-EOF
-taskset -c 0 nginx -c "$WORK/nginx.conf" -g 'daemon on;'
+mkdir -p "$WORK/nginx-tmp"
+java -cp "$CP" dev.keyswap.bench.load.BenchConfigs nginx "$WORK" "$NG" "$UP" > "$WORK/nginx.conf"
+taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon on;'
 wait_port "$NG"
 NGPID=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
 
