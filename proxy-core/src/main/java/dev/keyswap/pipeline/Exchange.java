@@ -23,9 +23,9 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +61,8 @@ final class Exchange implements UpstreamListener {
     private RequestState requestState = RequestState.CONNECTING;
     private ResponseState responseState = ResponseState.AWAITING;
     private Channel upstream;
-    private ScheduledFuture<?> headerTimeout;
+    /** The upstream connection is timing the response head for us. */
+    private boolean awaitingHead;
     private boolean finished;
     private boolean bodyStarted;
     private boolean requestEnded;
@@ -140,7 +141,8 @@ final class Exchange implements UpstreamListener {
             // body that has not arrived yet or a request dequeued outside a client read.
             ctx.executor().execute(this::flushPendingRequest);
         }
-        headerTimeout = ctx.executor().schedule(this::onHeaderTimeout, relay.responseHeaderTimeoutMillis, TimeUnit.MILLISECONDS);
+        UpstreamConnector.expectResponseWithin(upstream, relay.responseHeaderTimeoutMillis);
+        awaitingHead = true;
         upstream.read();
     }
 
@@ -414,14 +416,16 @@ final class Exchange implements UpstreamListener {
         }
         h.set(Responses.REQUEST_ID, request.requestId);
         h.set(Responses.PROXY_DURATION, formatMillis(upstreamMicros));
-        for (Map.Entry<String, String> e : request.responseHeaders) {
+        for (Map.Entry<AsciiString, String> e : request.responseHeaders) {
             h.set(e.getKey(), e.getValue());
         }
     }
 
     // ---- failures --------------------------------------------------------------------------
 
-    private void onHeaderTimeout() {
+    @Override
+    public void onResponseDeadline() {
+        awaitingHead = false;
         if (!finished && responseState == ResponseState.AWAITING) {
             relay.metrics.upstreamErrors.increment();
             failBeforeResponse(ProxyError.gatewayTimeout("upstream_timeout", "the upstream did not answer in time"));
@@ -567,9 +571,9 @@ final class Exchange implements UpstreamListener {
     }
 
     private void cancelHeaderTimeout() {
-        if (headerTimeout != null) {
-            headerTimeout.cancel(false);
-            headerTimeout = null;
+        if (awaitingHead) {
+            awaitingHead = false;
+            UpstreamConnector.responseStarted(upstream);
         }
     }
 

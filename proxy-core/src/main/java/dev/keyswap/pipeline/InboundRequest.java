@@ -4,8 +4,9 @@ import dev.keyswap.auth.ApiKey;
 import dev.keyswap.route.Provider;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageRecord;
-import java.time.Instant;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.AsciiString;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +53,7 @@ public final class InboundRequest {
     /** Gives back this WebSocket's slot under its key's cap; null when none is held. */
     Runnable socketSlot;
     /** Extra headers every response to this request carries (rate limit state). */
-    final List<Map.Entry<String, String>> responseHeaders = new ArrayList<>(4);
+    final List<Map.Entry<AsciiString, String>> responseHeaders = new ArrayList<>(4);
 
     InboundRequest(HttpRequest head, String requestId, long receivedNanos, String clientIp,
                    boolean keepAlive, boolean hasBody, String path, String rawQuery) {

@@ -3,6 +3,8 @@ package dev.keyswap.pipeline;
 import dev.keyswap.policy.RateLimiter;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.util.AsciiString;
 import java.util.Map;
 
 /**
@@ -10,6 +12,10 @@ import java.util.Map;
  * fields on every response, with {@code Retry-After} on a 429.
  */
 public final class RateLimitHandler extends ChannelInboundHandlerAdapter {
+    private static final AsciiString LIMIT = AsciiString.cached("ratelimit-limit");
+    private static final AsciiString REMAINING = AsciiString.cached("ratelimit-remaining");
+    private static final AsciiString RESET = AsciiString.cached("ratelimit-reset");
+
     private final RateLimiter limiter;
 
     public RateLimitHandler(RateLimiter limiter) {
@@ -20,11 +26,11 @@ public final class RateLimitHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof InboundRequest request && request.apiKey != null && request.apiKey.rateLimitRpm() != null) {
             RateLimiter.Decision d = limiter.acquire(request.apiKey.id(), request.apiKey.rateLimitRpm(), System.nanoTime());
-            request.responseHeaders.add(Map.entry("ratelimit-limit", Integer.toString(d.limit())));
-            request.responseHeaders.add(Map.entry("ratelimit-remaining", Integer.toString(d.remaining())));
-            request.responseHeaders.add(Map.entry("ratelimit-reset", Long.toString(d.resetSeconds())));
+            request.responseHeaders.add(Map.entry(LIMIT, Integer.toString(d.limit())));
+            request.responseHeaders.add(Map.entry(REMAINING, Integer.toString(d.remaining())));
+            request.responseHeaders.add(Map.entry(RESET, Long.toString(d.resetSeconds())));
             if (!d.allowed()) {
-                request.responseHeaders.add(Map.entry("retry-after", Long.toString(d.retryAfterSeconds())));
+                request.responseHeaders.add(Map.entry(HttpHeaderNames.RETRY_AFTER, Long.toString(d.retryAfterSeconds())));
                 Responses.error(ctx, request, ProxyError.rateLimited("rate_limit_exceeded",
                         "rate limit of " + d.limit() + " requests per minute exceeded; retry after " + d.retryAfterSeconds() + " s"));
                 return;

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 import java.util.Map;
 
 /**
@@ -18,8 +19,10 @@ import java.util.Map;
  * just to discard it); otherwise it closes once the response is out.
  */
 public final class Responses {
-    public static final String REQUEST_ID = "x-request-id";
-    public static final String PROXY_DURATION = "x-proxy-duration-ms";
+    // AsciiStrings, as Netty's own header names: their hash is cached and their validation is a
+    // byte loop, where a String name is hashed and validated char by char on every set.
+    public static final AsciiString REQUEST_ID = AsciiString.cached("x-request-id");
+    public static final AsciiString PROXY_DURATION = AsciiString.cached("x-proxy-duration-ms");
     private static final String JSON = "application/json";
 
     private Responses() {
@@ -33,7 +36,7 @@ public final class Responses {
     static FullHttpResponse errorResponse(ChannelHandlerContext ctx, InboundRequest request, ProxyError error) {
         FullHttpResponse response = json(ctx, error.status(), error.toJson(request.requestId));
         response.headers().set(REQUEST_ID, request.requestId);
-        for (Map.Entry<String, String> h : request.responseHeaders) {
+        for (Map.Entry<AsciiString, String> h : request.responseHeaders) {
             response.headers().set(h.getKey(), h.getValue());
         }
         return response;

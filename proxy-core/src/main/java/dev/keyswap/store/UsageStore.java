@@ -7,6 +7,8 @@ import static dev.keyswap.store.Jdbc.setDouble;
 import static dev.keyswap.store.Jdbc.setInstant;
 import static dev.keyswap.store.Jdbc.setLong;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keyswap.usage.UsageRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,19 +25,29 @@ import javax.sql.DataSource;
 
 /** Blocking repository for usage records; call it on the JDBC executor. */
 public final class UsageStore {
+    /** What readers see (the usage_records view, V6). */
     private static final String COLUMNS = "time, request_id, actor_id, token_id, provider, connection_id, method, path,"
             + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd";
-    private static final int COLUMN_COUNT = 17;
-    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    private static final String INSERT = "INSERT INTO usage_records (" + COLUMNS + ") VALUES " + ROW;
+    /** What the writer binds per row: the repeating columns are one usage_dims id. */
+    private static final String ROW_COLUMNS = "time, request_id, dims_id, path, status, duration_us, upstream_us,"
+            + " bytes_in, bytes_out, input_tokens, output_tokens, cost_usd";
+    private static final int COLUMN_COUNT = 12;
+    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    private static final String INSERT = "INSERT INTO usage_rows (" + ROW_COLUMNS + ") VALUES " + ROW;
     /**
      * Rows per multi-row INSERT. One statement step per 64 rows instead of per row roughly halves
-     * the writer's CPU per record (proxy-bench, usage writer thread), and 64 × 17 parameters stay
+     * the writer's CPU per record (proxy-bench, usage writer thread), and 64 × 12 parameters stay
      * far below SQLite's limit of 32,766.
      */
     static final int ROWS_PER_INSERT = 64;
-    private static final String INSERT_MANY = "INSERT INTO usage_records (" + COLUMNS + ") VALUES "
+    private static final String INSERT_MANY = "INSERT INTO usage_rows (" + ROW_COLUMNS + ") VALUES "
             + String.join(", ", Collections.nCopies(ROWS_PER_INSERT, ROW));
+    private static final String ADD_DIMS = "INSERT INTO usage_dims (actor_id, token_id, provider, connection_id, method, model)"
+            + " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+    private static final String FIND_DIMS = "SELECT id FROM usage_dims WHERE actor_id = ? AND token_id = ? AND provider = ?"
+            + " AND connection_id = ? AND method = ? AND model = ?";
+    /** Dimension combinations remembered by the writer: keys × providers × models in use, with room to spare. */
+    private static final int DIMS_CACHED = 10_000;
 
     private static final String ADD_TO_DAILY = "INSERT INTO usage_daily (day, actor_id, token_id, provider, connection_id,"
             + " model, requests, errors, input_tokens, output_tokens, cost_usd, bytes_in, bytes_out)"
@@ -74,19 +86,29 @@ public final class UsageStore {
         }
     }
 
+    /** The columns of a row that repeat from request to request (usage_dims); '' for none. */
+    private record Dims(String actorId, String tokenId, String provider, String connectionId, String method, String model) {
+        static Dims of(UsageRecord r) {
+            return new Dims(orEmpty(r.actorId()), orEmpty(r.tokenId()), orEmpty(r.provider()), orEmpty(r.connectionId()),
+                    orEmpty(r.method()), orEmpty(r.model()));
+        }
+    }
+
     /** What a daily row is summed by. */
     private record DayKey(String day, String actorId, String tokenId, String provider, String connectionId, String model) {
         static DayKey of(UsageRecord r) {
             return new DayKey(r.time().atOffset(ZoneOffset.UTC).toLocalDate().toString(), orEmpty(r.actorId()),
                     orEmpty(r.tokenId()), orEmpty(r.provider()), orEmpty(r.connectionId()), orEmpty(r.model()));
         }
+    }
 
-        private static String orEmpty(String v) {
-            return v == null ? "" : v;
-        }
+    private static String orEmpty(String v) {
+        return v == null ? "" : v;
     }
 
     private final DataSource ds;
+    /** usage_dims ids already stored; only ids of committed transactions get here. */
+    private final Cache<Dims, Long> dimsIds = Caffeine.newBuilder().maximumSize(DIMS_CACHED).executor(Runnable::run).build();
 
     public UsageStore(Database db) {
         this.ds = db.dataSource();
@@ -99,13 +121,15 @@ public final class UsageStore {
         }
         // One transaction per batch: SQLite syncs once per commit, so this is what makes the
         // background writer keep up, not just what makes it atomic.
+        Map<Dims, Long> added = new HashMap<>();
         Jdbc.inTransaction(ds, "inserting " + records.size() + " usage records", c -> {
+            long[] dims = dimsIds(c, records, added);
             int full = records.size() / ROWS_PER_INSERT * ROWS_PER_INSERT;
             if (full > 0) {
                 try (PreparedStatement ps = c.prepareStatement(INSERT_MANY)) {
                     for (int start = 0; start < full; start += ROWS_PER_INSERT) {
                         for (int i = 0; i < ROWS_PER_INSERT; i++) {
-                            bind(ps, i * COLUMN_COUNT, records.get(start + i));
+                            bind(ps, i * COLUMN_COUNT, records.get(start + i), dims[start + i]);
                         }
                         ps.executeUpdate();
                     }
@@ -113,8 +137,8 @@ public final class UsageStore {
             }
             if (full < records.size()) {
                 try (PreparedStatement ps = c.prepareStatement(INSERT)) {
-                    for (UsageRecord r : records.subList(full, records.size())) {
-                        bind(ps, 0, r);
+                    for (int i = full; i < records.size(); i++) {
+                        bind(ps, 0, records.get(i), dims[i]);
                         ps.addBatch();
                     }
                     ps.executeBatch();
@@ -122,6 +146,54 @@ public final class UsageStore {
             }
             addToDaily(c, records);
         });
+        // Committed: the new combinations exist now (a rolled-back id must never be reused).
+        dimsIds.putAll(added);
+    }
+
+    /** The usage_dims id of each record, adding combinations not stored yet to {@code added}. */
+    private long[] dimsIds(Connection c, List<UsageRecord> records, Map<Dims, Long> added) throws SQLException {
+        long[] ids = new long[records.size()];
+        PreparedStatement insert = null;
+        PreparedStatement find = null;
+        try {
+            for (int i = 0; i < ids.length; i++) {
+                Dims d = Dims.of(records.get(i));
+                Long id = dimsIds.getIfPresent(d);
+                if (id == null) {
+                    id = added.get(d);
+                }
+                if (id == null) {
+                    if (insert == null) {
+                        insert = c.prepareStatement(ADD_DIMS);
+                        find = c.prepareStatement(FIND_DIMS);
+                    }
+                    bindDims(insert, d);
+                    insert.executeUpdate();
+                    bindDims(find, d);
+                    try (ResultSet rs = find.executeQuery()) {
+                        rs.next();
+                        id = rs.getLong(1);
+                    }
+                    added.put(d, id);
+                }
+                ids[i] = id;
+            }
+        } finally {
+            if (insert != null) {
+                insert.close();
+                find.close();
+            }
+        }
+        return ids;
+    }
+
+    private static void bindDims(PreparedStatement ps, Dims d) throws SQLException {
+        ps.setString(1, d.actorId());
+        ps.setString(2, d.tokenId());
+        ps.setString(3, d.provider());
+        ps.setString(4, d.connectionId());
+        ps.setString(5, d.method());
+        ps.setString(6, d.model());
     }
 
     /** Sums the batch by day and key in memory, then one upsert per sum: usually a handful. */
@@ -186,7 +258,7 @@ public final class UsageStore {
 
     public long count() {
         try (Connection c = ds.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM usage_records");
+                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM usage_rows");
                 ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
@@ -196,24 +268,19 @@ public final class UsageStore {
     }
 
     /** Binds one row's {@value #COLUMN_COUNT} parameters after the first {@code offset}. */
-    private static void bind(PreparedStatement ps, int offset, UsageRecord r) throws SQLException {
+    private static void bind(PreparedStatement ps, int offset, UsageRecord r, long dimsId) throws SQLException {
         setInstant(ps, offset + 1, r.time());
         ps.setString(offset + 2, r.requestId());
-        ps.setString(offset + 3, r.actorId());
-        ps.setString(offset + 4, r.tokenId());
-        ps.setString(offset + 5, r.provider());
-        ps.setString(offset + 6, r.connectionId());
-        ps.setString(offset + 7, r.method());
-        ps.setString(offset + 8, r.path());
-        ps.setInt(offset + 9, r.status());
-        ps.setLong(offset + 10, r.durationMicros());
-        ps.setLong(offset + 11, r.upstreamMicros());
-        ps.setLong(offset + 12, r.bytesIn());
-        ps.setLong(offset + 13, r.bytesOut());
-        ps.setString(offset + 14, r.model());
-        setLong(ps, offset + 15, r.inputTokens());
-        setLong(ps, offset + 16, r.outputTokens());
-        setDouble(ps, offset + 17, r.costUsd());
+        ps.setLong(offset + 3, dimsId);
+        ps.setString(offset + 4, r.path());
+        ps.setInt(offset + 5, r.status());
+        ps.setLong(offset + 6, r.durationMicros());
+        ps.setLong(offset + 7, r.upstreamMicros());
+        ps.setLong(offset + 8, r.bytesIn());
+        ps.setLong(offset + 9, r.bytesOut());
+        setLong(ps, offset + 10, r.inputTokens());
+        setLong(ps, offset + 11, r.outputTokens());
+        setDouble(ps, offset + 12, r.costUsd());
     }
 
     private static UsageRecord map(ResultSet rs) throws SQLException {

@@ -9,24 +9,60 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Fires {@link IdleStateEvent#ALL_IDLE_STATE_EVENT} when a connection has neither finished a read
- * batch nor flushed a write for the timeout; the handlers after it decide what idle means.
+ * batch nor flushed a write for the timeout; the handlers after it decide what idle means. It
+ * also keeps one optional deadline ({@link #deadlineIn}) and fires {@link #DEADLINE_PASSED} if it
+ * is not cleared in time: the upstream side uses it for the response-header timeout.
  *
  * <p>Why not Netty's {@code IdleStateHandler}: it stamps a write when the write completes, so it
  * turns every void promise into a real one and listens on it, which cost ~8 % of the event loop's
  * time per proxied request (proxy-bench profile). Stamping on flush and on read-complete is all
  * an idle timeout needs: a peer that stops reading stops our flushes too (backpressure), and so
  * still goes idle.
+ *
+ * <p>Why the deadline lives here: one timer per connection serves both. A per-request timer was
+ * scheduled and cancelled for every proxied request (a task allocated, a priority queue insert
+ * and removal); now setting a deadline later than the next idle check costs two field writes.
  */
 public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Runnable {
+    /** The user event fired when a deadline passes. */
+    public static final Object DEADLINE_PASSED = new Object() {
+        @Override
+        public String toString() {
+            return "DEADLINE_PASSED";
+        }
+    };
+
     private final long timeoutNanos;
     private ChannelHandlerContext ctx;
     /** The event loop's clock, which its timers also run on (and tests can move). */
     private Ticker ticker;
+    private boolean armed;
     private ScheduledFuture<?> check;
+    /** When {@link #check} runs, on {@link #ticker}. */
+    private long checkAt;
     private long lastActivity;
+    private boolean hasDeadline;
+    private long deadline;
 
+    /** @param timeoutMillis idle timeout, 0 for none (deadlines still work) */
     public IdleTimeoutHandler(long timeoutMillis) {
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    }
+
+    /** Fires {@link #DEADLINE_PASSED} once, {@code nanos} from now, unless cleared or moved first. */
+    public void deadlineIn(long nanos) {
+        long now = ticker.nanoTime();
+        hasDeadline = true;
+        deadline = now + nanos;
+        if (armed && (check == null || deadline - checkAt < 0)) {
+            cancelCheck();
+            scheduleCheck(now);
+        }
+    }
+
+    /** Forgets the deadline; a check already scheduled for it finds nothing to do. */
+    public void clearDeadline() {
+        hasDeadline = false;
     }
 
     @Override
@@ -68,31 +104,64 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
     }
 
     private void arm() {
-        if (check == null && timeoutNanos > 0) {
+        if (!armed) {
+            armed = true;
             lastActivity = ticker.nanoTime();
-            check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+            scheduleCheck(lastActivity);
         }
     }
 
     private void disarm() {
+        armed = false;
+        cancelCheck();
+    }
+
+    private void cancelCheck() {
         if (check != null) {
             check.cancel(false);
             check = null;
         }
     }
 
-    /** The timer: fires the event if idle, else sleeps until the earliest moment it could be. */
-    @Override
-    public void run() {
-        if (check == null || !ctx.channel().isOpen()) {
+    /** Schedules the check for the earliest moment the idle timeout or the deadline could pass. */
+    private void scheduleCheck(long now) {
+        long delay = Long.MAX_VALUE;
+        if (timeoutNanos > 0) {
+            delay = lastActivity + timeoutNanos - now;
+        }
+        if (hasDeadline) {
+            delay = Math.min(delay, deadline - now);
+        }
+        if (delay == Long.MAX_VALUE) {
             return;
         }
-        long idle = ticker.nanoTime() - lastActivity;
-        if (idle >= timeoutNanos) {
-            check = ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        delay = Math.max(delay, 0);
+        checkAt = now + delay;
+        check = ctx.executor().schedule(this, delay, TimeUnit.NANOSECONDS);
+    }
+
+    /** The timer: fires what has passed, then sleeps until the next moment something could. */
+    @Override
+    public void run() {
+        check = null;
+        if (!armed || !ctx.channel().isOpen()) {
+            return;
+        }
+        long now = ticker.nanoTime();
+        boolean idle = timeoutNanos > 0 && now - lastActivity >= timeoutNanos;
+        if (idle) {
+            lastActivity = now; // fires again only after another whole timeout without traffic
+        }
+        boolean deadlinePassed = hasDeadline && now - deadline >= 0;
+        if (deadlinePassed) {
+            hasDeadline = false;
+        }
+        scheduleCheck(now);
+        if (deadlinePassed) {
+            ctx.fireUserEventTriggered(DEADLINE_PASSED);
+        }
+        if (idle) {
             ctx.fireUserEventTriggered(IdleStateEvent.ALL_IDLE_STATE_EVENT);
-        } else {
-            check = ctx.executor().schedule(this, timeoutNanos - idle, TimeUnit.NANOSECONDS);
         }
     }
 }

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Hands out upstream connections from the pool of the caller's event loop. One per server;
@@ -88,6 +89,23 @@ public final class UpstreamConnector implements AutoCloseable {
         UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
         if (h != null) {
             h.detach();
+        }
+    }
+
+    /**
+     * Starts the response-header timeout of a leased connection: its exchange hears
+     * {@link UpstreamListener#onResponseDeadline} unless {@link #responseStarted} comes first.
+     * The connection's idle timer keeps the deadline, so no timer is scheduled per request.
+     */
+    public static void expectResponseWithin(Channel ch, long millis) {
+        ch.pipeline().get(UpstreamHandler.class).expectResponseWithin(TimeUnit.MILLISECONDS.toNanos(millis));
+    }
+
+    /** Stops the response-header timeout (the head arrived, or the exchange gave up on it). */
+    public static void responseStarted(Channel ch) {
+        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        if (h != null) {
+            h.responseStarted();
         }
     }
 

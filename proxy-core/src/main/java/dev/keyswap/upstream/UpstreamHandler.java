@@ -13,13 +13,15 @@ import io.netty.util.ReferenceCountUtil;
 final class UpstreamHandler extends ChannelInboundHandlerAdapter {
     private final UpstreamPool pool;
     private final UpstreamPool.Key key;
+    private final IdleTimeoutHandler idle;
     private UpstreamListener listener;
     boolean reused;
     long idleSinceNanos;
 
-    UpstreamHandler(UpstreamPool pool, UpstreamPool.Key key) {
+    UpstreamHandler(UpstreamPool pool, UpstreamPool.Key key, IdleTimeoutHandler idle) {
         this.pool = pool;
         this.key = key;
+        this.idle = idle;
     }
 
     UpstreamPool.Key key() {
@@ -32,6 +34,15 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
 
     void detach() {
         listener = null;
+        idle.clearDeadline();
+    }
+
+    void expectResponseWithin(long nanos) {
+        idle.deadlineIn(nanos);
+    }
+
+    void responseStarted() {
+        idle.clearDeadline();
     }
 
     @Override
@@ -65,6 +76,10 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
                 listener.onUpstreamIdle();
             } else {
                 ctx.close();
+            }
+        } else if (evt == IdleTimeoutHandler.DEADLINE_PASSED) {
+            if (listener != null) {
+                listener.onResponseDeadline();
             }
         } else {
             ReferenceCountUtil.release(evt);

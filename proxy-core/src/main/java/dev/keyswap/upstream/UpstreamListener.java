@@ -10,6 +10,9 @@ public interface UpstreamListener {
 
     void onUpstreamIdle();
 
+    /** The deadline set with {@link UpstreamConnector#expectResponseWithin} passed. */
+    void onResponseDeadline();
+
     void onUpstreamFailure(Throwable cause);
 
     void onUpstreamClosed();

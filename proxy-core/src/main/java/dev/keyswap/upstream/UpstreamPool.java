@@ -124,8 +124,9 @@ final class UpstreamPool {
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(connector.maxResponseHeaderBytes)
                                 .setMaxChunkSize(65536), false, false));
-                        p.addLast("idle", new IdleTimeoutHandler(connector.idleTimeoutMillis));
-                        p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key));
+                        IdleTimeoutHandler idle = new IdleTimeoutHandler(connector.idleTimeoutMillis);
+                        p.addLast("idle", idle);
+                        p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key, idle));
                     }
                 })
                 .connect(address);

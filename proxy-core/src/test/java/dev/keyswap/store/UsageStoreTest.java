@@ -141,6 +141,44 @@ class UsageStoreTest {
     }
 
     @Test
+    void aCombinationFirstSeenInAFailedBatchIsStoredAgainLater() {
+        UsageRecord claude = new UsageRecord(T0, "req-claude", "act_b", "key_b", "anthropic", null, "POST", "/v1/messages",
+                200, 5, 4, 3, 2, "claude-x", 1L, 2L, 0.5);
+        // claude's combination is new in a batch that fails: its usage_dims row is rolled back...
+        assertThrows(StoreException.class, () -> store.insertBatch(List.of(claude, unmetered(null))));
+        // ...and the id it had goes to another combination in the next batch.
+        store.insertBatch(List.of(metered(1)));
+        store.insertBatch(List.of(claude));
+        assertEquals(claude, store.findByRequestId("req-claude").orElseThrow());
+        assertEquals(metered(1), store.findByRequestId("req-1").orElseThrow());
+    }
+
+    @Test
+    void rowsStoredBeforeTheDimensionsTableReadBackUnchanged() throws Exception {
+        db.close();
+        String url = "jdbc:sqlite:" + dir.resolve("v5.db");
+        org.flywaydb.core.Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration")
+                .target("5").load().migrate();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
+            st.execute("INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, connection_id, method, path,"
+                    + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd) VALUES"
+                    + " (" + T0.toEpochMilli() + ", 'req-1', 'act_admin', 'key_1', 'openai', NULL, 'POST', '/v1/chat/completions',"
+                    + " 201, 1501, 901, 321, 4097, 'gpt-4o-mini', 13, 35, 0.000125),"
+                    + " (" + T0.toEpochMilli() + ", 'req-plain', NULL, NULL, NULL, 'conn_1', 'GET', '/status',"
+                    + " 502, 10, 0, 0, 0, NULL, NULL, NULL, NULL)");
+        }
+        db = Database.open(url);
+        store = new UsageStore(db);
+        assertEquals(2, store.count());
+        assertEquals(new UsageRecord(T0, "req-1", "act_admin", "key_1", "openai", null, "POST", "/v1/chat/completions", 201,
+                1501, 901, 321, 4097, "gpt-4o-mini", 13L, 35L, 0.000125), store.findByRequestId("req-1").orElseThrow());
+        assertEquals(unmetered("req-plain"), store.findByRequestId("req-plain").orElseThrow());
+        store.insertBatch(List.of(metered(2), unmetered("req-plain-2")));
+        assertEquals(4, store.count());
+        assertEquals(unmetered("req-plain-2"), store.findByRequestId("req-plain-2").orElseThrow());
+    }
+
+    @Test
     void storeStillWorksAfterAFailedBatch() {
         assertThrows(StoreException.class, () -> store.insertBatch(List.of(unmetered(null))));
         store.insertBatch(List.of(metered(1), metered(2)));

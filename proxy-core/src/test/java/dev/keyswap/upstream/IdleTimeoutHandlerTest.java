@@ -84,4 +84,57 @@ class IdleTimeoutHandlerTest {
         assertTrue(events.isEmpty());
         assertFalse(channel.hasPendingTasks());
     }
+
+    @Test
+    void aDeadlineBeforeTheNextIdleCheckFiresOnTime() {
+        idle.deadlineIn(TimeUnit.MILLISECONDS.toNanos(300));
+        advanceMillis(299);
+        assertTrue(events.isEmpty());
+        advanceMillis(1);
+        assertEquals(List.of(IdleTimeoutHandler.DEADLINE_PASSED), events);
+        advanceMillis(700);
+        assertEquals(List.of(IdleTimeoutHandler.DEADLINE_PASSED, IdleStateEvent.ALL_IDLE_STATE_EVENT), events,
+                "the idle timer still runs on its own schedule");
+    }
+
+    @Test
+    void aDeadlineAfterTheNextIdleCheckSurvivesTrafficAndFiresOnce() {
+        advanceMillis(500);
+        channel.pipeline().fireChannelReadComplete();
+        idle.deadlineIn(TimeUnit.MILLISECONDS.toNanos(2500)); // due at 3000 ms
+        for (int t = 0; t < 4; t++) {
+            advanceMillis(500);
+            channel.pipeline().fireChannelReadComplete(); // traffic keeps the idle timer quiet
+        }
+        assertTrue(events.isEmpty(), "2500 ms in, 3000 due");
+        advanceMillis(500);
+        assertEquals(List.of(IdleTimeoutHandler.DEADLINE_PASSED), events);
+        channel.pipeline().fireChannelReadComplete();
+        advanceMillis(900);
+        assertEquals(1, events.size(), "fired once");
+    }
+
+    @Test
+    void aClearedDeadlineNeverFires() {
+        idle.deadlineIn(TimeUnit.MILLISECONDS.toNanos(300));
+        advanceMillis(100);
+        idle.clearDeadline();
+        channel.pipeline().fireChannelReadComplete();
+        advanceMillis(999);
+        assertTrue(events.isEmpty());
+    }
+
+    @Test
+    void aDeadlineWorksWithoutAnIdleTimeout() {
+        channel.pipeline().remove(idle);
+        IdleTimeoutHandler deadlineOnly = new IdleTimeoutHandler(0);
+        channel.pipeline().addFirst(deadlineOnly);
+        advanceMillis(10_000);
+        assertTrue(events.isEmpty(), "no idle timeout");
+        assertFalse(channel.hasPendingTasks(), "and no timer without a deadline");
+        deadlineOnly.deadlineIn(TimeUnit.SECONDS.toNanos(5));
+        advanceMillis(5_000);
+        assertEquals(List.of(IdleTimeoutHandler.DEADLINE_PASSED), events);
+        assertFalse(channel.hasPendingTasks());
+    }
 }
