@@ -87,21 +87,30 @@ class UsageStoreTest {
         assertTrue(store.daily("act_nobody").isEmpty());
     }
 
-    @Test
-    void upgradingFromBeforeTheRollupSumsTheRowsAlreadyStored() throws Exception {
+    /** Closes this test's database and makes a new one at schema {@code version} holding {@code rows}; its URL. */
+    private String databaseAt(String version, String... rows) throws Exception {
         db.close();
-        String url = "jdbc:sqlite:" + dir.resolve("old.db");
+        String url = "jdbc:sqlite:" + dir.resolve("v" + version + ".db");
         org.flywaydb.core.Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration")
-                .target("4").load().migrate();
+                .target(version).load().migrate();
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
-            for (int i = 0; i < 3; i++) {
-                st.execute("INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, method, path, status,"
-                        + " duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd)"
-                        + " VALUES (" + T0.toEpochMilli() + ", 'req-" + i + "', 'act_old', 'key_old', 'openai', 'POST', '/v1/x', "
-                        + (i == 2 ? 500 : 200) + ", 1, 1, 10, 20, 'gpt-4o-mini', " + (i == 2 ? "NULL" : "4") + ", 5, 0.5)");
+            for (String insert : rows) {
+                st.execute(insert);
             }
         }
-        db = Database.open(url);
+        return url;
+    }
+
+    @Test
+    void upgradingFromBeforeTheRollupSumsTheRowsAlreadyStored() throws Exception {
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            rows.add("INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, method, path, status,"
+                    + " duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd)"
+                    + " VALUES (" + T0.toEpochMilli() + ", 'req-" + i + "', 'act_old', 'key_old', 'openai', 'POST', '/v1/x', "
+                    + (i == 2 ? 500 : 200) + ", 1, 1, 10, 20, 'gpt-4o-mini', " + (i == 2 ? "NULL" : "4") + ", 5, 0.5)");
+        }
+        db = Database.open(databaseAt("4", rows.toArray(String[]::new)));
         store = new UsageStore(db);
         assertEquals(List.of(new UsageStore.DailyUsage("2025-10-09", "act_old", "key_old", "openai", "", "gpt-4o-mini",
                 3, 1, 8, 15, 1.5, 30, 60)), store.daily("act_old"));
@@ -155,18 +164,12 @@ class UsageStoreTest {
 
     @Test
     void rowsStoredBeforeTheDimensionsTableReadBackUnchanged() throws Exception {
-        db.close();
-        String url = "jdbc:sqlite:" + dir.resolve("v5.db");
-        org.flywaydb.core.Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration")
-                .target("5").load().migrate();
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
-            st.execute("INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, connection_id, method, path,"
-                    + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd) VALUES"
-                    + " (" + T0.toEpochMilli() + ", 'req-1', 'act_admin', 'key_1', 'openai', NULL, 'POST', '/v1/chat/completions',"
-                    + " 201, 1501, 901, 321, 4097, 'gpt-4o-mini', 13, 35, 0.000125),"
-                    + " (" + T0.toEpochMilli() + ", 'req-plain', NULL, NULL, NULL, 'conn_1', 'GET', '/status',"
-                    + " 502, 10, 0, 0, 0, NULL, NULL, NULL, NULL)");
-        }
+        String url = databaseAt("5", "INSERT INTO usage_records (time, request_id, actor_id, token_id, provider, connection_id,"
+                + " method, path, status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd)"
+                + " VALUES (" + T0.toEpochMilli() + ", 'req-1', 'act_admin', 'key_1', 'openai', NULL, 'POST', '/v1/chat/completions',"
+                + " 201, 1501, 901, 321, 4097, 'gpt-4o-mini', 13, 35, 0.000125),"
+                + " (" + T0.toEpochMilli() + ", 'req-plain', NULL, NULL, NULL, 'conn_1', 'GET', '/status',"
+                + " 502, 10, 0, 0, 0, NULL, NULL, NULL, NULL)");
         db = Database.open(url);
         store = new UsageStore(db);
         assertEquals(2, store.count());
