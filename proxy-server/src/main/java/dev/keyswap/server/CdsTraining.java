@@ -1,6 +1,7 @@
 package dev.keyswap.server;
 
 import dev.keyswap.server.config.ConfigLoader;
+import dev.keyswap.store.SqliteNativeLibrary;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,6 +29,10 @@ import java.util.stream.Stream;
  * {@code keys create} (config, master key file, migrations on a new database), then a start on
  * a loopback port (an up-to-date database, vault, listener), {@code /healthz}, one request relayed
  * to a stub upstream, and a drain. Not in the usage text: the launcher runs it, not operators.
+ *
+ * <p>With {@code --sqlite-lib-dir DIR} it first copies SQLite's native library there (see
+ * {@link SqliteNativeLibrary}) and trains with the driver loading it from there, as later runs
+ * will.
  */
 final class CdsTraining {
     private static final int TIMEOUT_MS = 30_000;
@@ -38,7 +43,17 @@ final class CdsTraining {
         this.err = err;
     }
 
-    int run() throws IOException, InterruptedException {
+    /** @param sqliteLibDir where to put SQLite's native library for later runs, or null */
+    int run(Path sqliteLibDir) throws IOException, InterruptedException {
+        if (sqliteLibDir != null) {
+            try {
+                SqliteNativeLibrary.extractTo(sqliteLibDir);
+                System.setProperty("org.sqlite.lib.path", sqliteLibDir.toString());
+            } catch (IOException e) {
+                // Later runs then let the driver copy the library out itself, as it does by default.
+                err.println("keyswap: cds-training: cannot copy SQLite's native library to " + sqliteLibDir + ": " + e.getMessage());
+            }
+        }
         Path dir = Files.createTempDirectory("keyswap-cds-training-");
         try (ServerSocket upstream = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             upstream.setSoTimeout(TIMEOUT_MS);

@@ -138,10 +138,11 @@ public final class Cli {
 
     /** The launcher's training run for its class-data archive; see {@link CdsTraining}. */
     private int cdsTraining(Args args) {
-        args.allow();
-        args.positionals(1, "cds-training takes no arguments");
+        args.allow("sqlite-lib-dir");
+        args.positionals(1, "cds-training takes options only");
+        String sqliteLibDir = args.options.get("sqlite-lib-dir");
         try {
-            return new CdsTraining(err).run();
+            return new CdsTraining(err).run(sqliteLibDir == null ? null : Path.of(sqliteLibDir));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
