@@ -113,6 +113,7 @@ public final class Cli {
                 case "keys" -> keys(args);
                 case "connections" -> connections(args);
                 case "split-keys" -> splitKeys(args);
+                case "cds-training" -> cdsTraining(args);
                 case "help", "--help", "-h" -> {
                     out.print(USAGE);
                     yield 0;
@@ -131,6 +132,21 @@ public final class Cli {
         } catch (IllegalStateException e) {
             // A refusal to run, such as a master key this database does not belong to.
             err.println("keyswap: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** The launcher's training run for its class-data archive; see {@link CdsTraining}. */
+    private int cdsTraining(Args args) {
+        args.allow("sqlite-lib-dir");
+        args.positionals(1, "cds-training takes options only");
+        String sqliteLibDir = args.options.get("sqlite-lib-dir");
+        try {
+            return new CdsTraining(err).run(sqliteLibDir == null ? null : Path.of(sqliteLibDir));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return 1;
         }
     }
