@@ -14,9 +14,21 @@ public final class Main {
      */
     static final String LEAK_DETECTION_LEVEL = "io.netty.leakDetection.level";
 
+    /**
+     * Netty registers its buffer allocator's Flight Recorder events when JFR is available, which
+     * loads JFR's machinery (classes the class-data archive cannot hold) on the first buffer:
+     * ~150 ms of a start on one CPU (proxy-bench/startup.sh), for events only a JFR recording
+     * that asks for them would see. Operators profiling the allocator turn them back on with
+     * {@code KEYSWAP_JAVA_OPTS=-Dio.netty.jfr.enabled=true}.
+     */
+    static final String NETTY_JFR = "io.netty.jfr.enabled";
+
     public static void main(String[] args) {
         if (System.getProperty(LEAK_DETECTION_LEVEL) == null) {
             System.setProperty(LEAK_DETECTION_LEVEL, "disabled");
+        }
+        if (System.getProperty(NETTY_JFR) == null) {
+            System.setProperty(NETTY_JFR, "false");
         }
         int code;
         try {
