@@ -61,8 +61,6 @@ final class Exchange implements UpstreamListener {
     private RequestState requestState = RequestState.CONNECTING;
     private ResponseState responseState = ResponseState.AWAITING;
     private Channel upstream;
-    /** The upstream connection is timing the response head for us. */
-    private boolean awaitingHead;
     private boolean finished;
     private boolean bodyStarted;
     private boolean requestEnded;
@@ -141,8 +139,9 @@ final class Exchange implements UpstreamListener {
             // body that has not arrived yet or a request dequeued outside a client read.
             ctx.executor().execute(this::flushPendingRequest);
         }
+        // The connection times the response head; releasing or detaching it clears the deadline,
+        // so only a head that arrives on a connection we keep needs to stop it (onResponseHead).
         UpstreamConnector.expectResponseWithin(upstream, relay.responseHeaderTimeoutMillis);
-        awaitingHead = true;
         upstream.read();
     }
 
@@ -254,7 +253,7 @@ final class Exchange implements UpstreamListener {
                 && restSecret(response)) {
             return;
         }
-        cancelHeaderTimeout();
+        UpstreamConnector.responseStarted(upstream);
         responseState = ResponseState.STREAMING;
         status = code;
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
@@ -282,7 +281,6 @@ final class Exchange implements UpstreamListener {
         }
         poolRetried = true;
         relay.metrics.retries.increment();
-        cancelHeaderTimeout();
         // The refusal's body is unread: that connection is finished, not pooled.
         UpstreamConnector.detach(upstream);
         upstream.close();
@@ -311,7 +309,6 @@ final class Exchange implements UpstreamListener {
      * HTTP for the splice. The upstream connection is never pooled again.
      */
     private void onUpgraded(HttpResponse response) {
-        cancelHeaderTimeout();
         status = 101;
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
         HttpHeaders h = response.headers();
@@ -425,7 +422,6 @@ final class Exchange implements UpstreamListener {
 
     @Override
     public void onResponseDeadline() {
-        awaitingHead = false;
         if (!finished && responseState == ResponseState.AWAITING) {
             relay.metrics.upstreamErrors.increment();
             failBeforeResponse(ProxyError.gatewayTimeout("upstream_timeout", "the upstream did not answer in time"));
@@ -464,8 +460,7 @@ final class Exchange implements UpstreamListener {
             // no body and all of it is still in hand, so it can go again on a fresh connection.
             retried = true;
             relay.metrics.retries.increment();
-            cancelHeaderTimeout();
-            upstream = null;
+                upstream = null;
             connect();
             return;
         }
@@ -544,7 +539,6 @@ final class Exchange implements UpstreamListener {
         finished = true;
         relay.metrics.active.decrement();
         request.releaseSocketSlot();
-        cancelHeaderTimeout();
         if (upstream != null) {
             boolean reusable = clean && upstreamKeepAlive && requestEnded && responseState == ResponseState.DONE
                     && upstream.isActive();
@@ -568,13 +562,6 @@ final class Exchange implements UpstreamListener {
             relay.finished(this);
         }
         recordUsage();
-    }
-
-    private void cancelHeaderTimeout() {
-        if (awaitingHead) {
-            awaitingHead = false;
-            UpstreamConnector.responseStarted(upstream);
-        }
     }
 
     private void recordUsage() {

@@ -101,7 +101,7 @@ public final class UpstreamConnector implements AutoCloseable {
         ch.pipeline().get(UpstreamHandler.class).expectResponseWithin(TimeUnit.MILLISECONDS.toNanos(millis));
     }
 
-    /** Stops the response-header timeout (the head arrived, or the exchange gave up on it). */
+    /** Stops the response-header timeout: the head arrived on a connection the exchange keeps streaming from. */
     public static void responseStarted(Channel ch) {
         UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
         if (h != null) {
