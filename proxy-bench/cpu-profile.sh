@@ -53,8 +53,9 @@ wait_port "$UP"
 
 KS=$(free_port)
 java -cp "$CP" dev.keyswap.bench.load.BenchConfigs keyswap "$WORK" "$KS" "$UP" "$TRANSPORT" > "$WORK/keyswap.yaml"
-TOKEN=$(java -jar proxy-server/target/keyswap.jar keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
-taskset -c 0 java -jar proxy-server/target/keyswap.jar serve --config "$WORK/keyswap.yaml" > "$WORK/keyswap.log" 2>&1 &
+# As users start it: ./keyswap (which also makes its class-data archive after a build).
+TOKEN=$(./keyswap keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
+taskset -c 0 ./keyswap serve --config "$WORK/keyswap.yaml" > "$WORK/keyswap.log" 2>&1 &
 KPID=$!
 PIDS+=($KPID)
 wait_port "$KS"

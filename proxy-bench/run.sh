@@ -75,7 +75,7 @@ fi
 [[ -n "$LOAD_CPUS" && -n "$PROXY_CPUS" ]] && PIN=(taskset -c "$LOAD_CPUS")
 echo "[run.sh] proxies on CPU(s) [${PROXY_CPUS}], load generator + upstream on CPU(s) [${LOAD_CPUS}] of $NCPU"
 export LOAD_CPUS PROXY_CPUS
-export KS_JAR="$ROOT/proxy-server/target/keyswap.jar" KS_RESULTS="$BENCH/results" KS_HARNESS="$BENCH/harness" KS_PIDFILE="$PIDFILE"
+export KS_LAUNCHER="$ROOT/keyswap" KS_RESULTS="$BENCH/results" KS_HARNESS="$BENCH/harness" KS_PIDFILE="$PIDFILE"
 
 "${PIN[@]}" java -Xms512m -Xmx1g -cp "$CP" dev.keyswap.bench.load.LoadHarness &
 HARNESS_PID=$!

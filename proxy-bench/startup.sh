@@ -30,6 +30,7 @@ trap cleanup EXIT INT TERM
 
 case "$LAUNCH" in
   launcher) RUN=("$KEYSWAP") ;;
+  # shellcheck disable=SC2086 # KEYSWAP_JAVA_OPTS is a list of options, as for ./keyswap
   jar) RUN=(java ${KEYSWAP_JAVA_OPTS:-} -jar "$JAR") ;;
   *) echo "LAUNCH is launcher or jar, not $LAUNCH" >&2; exit 1 ;;
 esac

@@ -17,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
-import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -25,7 +24,7 @@ import org.sqlite.SQLiteDataSource;
 
 /**
  * The storage lifecycle: a HikariCP pool on the configured JDBC URL (SQLite by default, WAL,
- * busy timeout, parent directory created), Flyway migrations applied at open, and the dedicated
+ * busy timeout, parent directory created), {@link Migrations} applied at open, and the dedicated
  * executor every JDBC call runs on. Nothing on an event loop may call JDBC directly.
  */
 public final class Database implements AutoCloseable {
@@ -57,11 +56,7 @@ public final class Database implements AutoCloseable {
         HikariConfig config = poolConfig(jdbcUrl);
         HikariDataSource pool = new HikariDataSource(config);
         try {
-            Flyway.configure()
-                    .dataSource(pool)
-                    .locations("classpath:db/migration")
-                    .load()
-                    .migrate();
+            Migrations.apply(pool);
         } catch (RuntimeException e) {
             pool.close();
             throw new StoreException("database migration failed", e);

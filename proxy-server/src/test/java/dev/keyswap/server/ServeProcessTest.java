@@ -42,8 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeProcessTest {
     private static final String UPSTREAM_KEY = "sk-upstream-ServerKeyNeverShown42";
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
-    /** 5 s on a developer machine; a loaded CI machine gets twice that. */
-    private static final Duration STARTUP_LIMIT = Duration.ofSeconds(10);
+    /** Only so that a hung start fails the test: start-up speed is measured in proxy-bench. */
+    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(60);
 
     @TempDir
     Path dir;
@@ -76,8 +76,6 @@ class ServeProcessTest {
 
             process = start(config, Map.of("KEYSWAP_MASTER_KEY", TestKeyswap.MASTER_KEY));
             long startupMillis = awaitHealthy(port);
-            assertTrue(startupMillis <= STARTUP_LIMIT.toMillis(),
-                    "/healthz answered 200 after " + startupMillis + " ms (limit " + STARTUP_LIMIT.toMillis() + " ms)");
 
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             CompletableFuture<HttpResponse<String>> inFlight = http.sendAsync(HttpRequest.newBuilder(
@@ -203,7 +201,7 @@ class ServeProcessTest {
                 .connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/healthz"))
                 .timeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + STARTUP_LIMIT.toNanos() + Duration.ofSeconds(20).toNanos();
+        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new AssertionError("serve exited with " + process.exitValue() + " before it was healthy:\n" + stderr());

@@ -25,12 +25,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
- * The end-to-end load harness behind {@code proxy-bench/run.sh}: one bench upstream, Keyswap from
- * its jar with a real config (SQLite, token check, routing, key swap, usage log), and nginx doing
+ * The end-to-end load harness behind {@code proxy-bench/run.sh}: one bench upstream, Keyswap started
+ * the way users start it ({@code ./keyswap serve}, so with the launcher's JVM options) with a real config (SQLite, token check, routing, key swap, usage log), and nginx doing
  * only the header swap; then the matrix with targets interleaved (direct, nginx, Keyswap) in every
  * repetition, one table on stdout and all raw figures as JSON under {@code proxy-bench/results/}.
  *
- * <p>Settings come from the environment (run.sh sets them): {@code KS_JAR}, {@code KS_RESULTS},
+ * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
  * pinning), {@code DURATION}, {@code WARMUP}, {@code REPS}, {@code RATE}, {@code STREAMS},
  * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}.
@@ -53,7 +53,7 @@ public final class LoadHarness {
     private final int bulkReps = intEnv("BULK_REPS", 1);
     private final String proxyCpus;
     private final String loadCpus;
-    private final Path jar = Path.of(env.getOrDefault("KS_JAR", "proxy-server/target/keyswap.jar")).toAbsolutePath();
+    private final Path launcher = Path.of(env.getOrDefault("KS_LAUNCHER", "keyswap")).toAbsolutePath();
     private final Path resultsDir = Path.of(env.getOrDefault("KS_RESULTS", "proxy-bench/results")).toAbsolutePath();
     private final Path harnessDir = Path.of(env.getOrDefault("KS_HARNESS", "proxy-bench/harness")).toAbsolutePath();
     private final Path pidFile = env.containsKey("KS_PIDFILE") ? Path.of(env.get("KS_PIDFILE")) : null;
@@ -172,7 +172,8 @@ public final class LoadHarness {
         keyswapPort = freePort();
         Path config = work.resolve("keyswap.yaml");
         Files.writeString(config, BenchConfigs.keyswapYaml(work, keyswapPort, upPort, "auto"));
-        Process create = new ProcessBuilder("java", "-jar", jar.toString(), "keys", "create", "--name", "load-bench",
+        // Also where the launcher makes its class-data archive after a build, outside the timing below.
+        Process create = new ProcessBuilder(launcher.toString(), "keys", "create", "--name", "load-bench",
                 "--config", config.toString()).redirectError(work.resolve("keys-create.err").toFile()).start();
         CHILDREN.add(create);
         String out = new String(create.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -182,7 +183,7 @@ public final class LoadHarness {
         token = out.lines().findFirst().orElseThrow().trim();
 
         long t0 = System.nanoTime();
-        keyswapProcess = start(pinned(proxyCpus, "java", "-jar", jar.toString(), "serve", "--config", config.toString()), "keyswap");
+        keyswapProcess = start(pinned(proxyCpus, launcher.toString(), "serve", "--config", config.toString()), "keyswap");
         keyswapTree = new ProcessTree(keyswapProcess.pid());
         long healthyNs = -1;
         while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30)) {
@@ -759,7 +760,7 @@ public final class LoadHarness {
         s.put("proxy_cpus", proxyCpus);
         s.put("load_and_upstream_cpus", loadCpus);
         s.put("nginx_worker_processes", 1);
-        s.put("keyswap_jvm_flags", "none (java -jar defaults)");
+        s.put("keyswap_jvm_flags", "the launcher's (./keyswap: class-data archive, JVM warnings to stderr)");
         s.put("wrk_threads", 1);
         return s;
     }
