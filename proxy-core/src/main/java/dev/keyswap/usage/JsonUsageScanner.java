@@ -134,6 +134,7 @@ final class JsonUsageScanner {
     private static final byte[][] NAMES = ascii("model", "modelVersion", "type", "usage", "usageMetadata", "response",
             "message", "prompt_tokens", "input_tokens", "promptTokenCount", "completion_tokens", "output_tokens",
             "candidatesTokenCount", "thoughtsTokenCount");
+    private static final int[][] NAME_IDS_BY_LENGTH = nameIdsByLength();
 
     // An event's type (its data's "type", else its SSE event name), as far as it matters.
     static final byte TYPE_NONE = 0;
@@ -167,6 +168,8 @@ final class JsonUsageScanner {
     private int keep;
     private int kept;
     private boolean keptTooMuch;
+    /** The current string has had no escape and no byte of 0x80 or more so far. */
+    private boolean keptPlain;
     private int numberState;
     private int numberChars;
     private boolean numberWanted;
@@ -437,6 +440,7 @@ final class JsonUsageScanner {
         if (keep != KEEP_NONE) {
             kept = 0;
             keptTooMuch = false;
+            keptPlain = true;
             clipper.startString();
         }
     }
@@ -450,16 +454,16 @@ final class JsonUsageScanner {
             int b = src[i];
             switch (s) {
                 case STR_PLAIN -> {
-                    // The bulk of every string: printable ASCII.
-                    while (b >= 0x20 && b != '"' && b != '\\') {
-                        if (++i == end) {
-                            break scan;
-                        }
-                        b = src[i];
+                    // The bulk of every string: printable ASCII, skipped eight bytes at a time.
+                    i = ByteScan.plainStringEnd(src, i, end);
+                    if (i == end) {
+                        break scan;
                     }
+                    b = src[i];
                     if (b == '"') {
                         break scan;
                     }
+                    keptPlain = false;
                     if (b == '\\') {
                         s = STR_ESCAPE;
                     } else if (b >= 0) { // an unescaped control character
@@ -569,12 +573,30 @@ final class JsonUsageScanner {
     }
 
     private static int nameId(byte[] bytes, int length) {
-        for (int id = 0; id < NAMES.length; id++) {
-            if (equals(bytes, length, NAMES[id])) {
-                return id + 1;
+        if (length >= NAME_IDS_BY_LENGTH.length) {
+            return N_NONE;
+        }
+        for (int id : NAME_IDS_BY_LENGTH[length]) {
+            if (equals(bytes, length, NAMES[id - 1])) {
+                return id;
             }
         }
         return N_NONE;
+    }
+
+    /** NAME_IDS_BY_LENGTH[n]: the ids of the names n bytes long (most lengths have none or one). */
+    private static int[][] nameIdsByLength() {
+        int longest = 0;
+        for (byte[] n : NAMES) {
+            longest = Math.max(longest, n.length);
+        }
+        int[][] byLength = new int[longest + 1][];
+        for (int length = 0; length <= longest; length++) {
+            int l = length;
+            byLength[length] = java.util.stream.IntStream.rangeClosed(1, NAMES.length)
+                    .filter(id -> NAMES[id - 1].length == l).toArray();
+        }
+        return byLength;
     }
 
     /** The kept value; the current model's String itself when it spells the same (no allocation). */
@@ -614,14 +636,9 @@ final class JsonUsageScanner {
         return TYPE_OTHER;
     }
 
+    /** The kept bytes are the string's characters as they are (ASCII, no escapes): no decoding needed. */
     private boolean plainAscii() {
-        for (int j = 0; j < kept; j++) {
-            byte b = capture[j];
-            if (b < 0 || b == '\\') {
-                return false;
-            }
-        }
-        return true;
+        return keptPlain;
     }
 
     /** The kept raw string contents with escapes and UTF-8 decoded (rare: names and models are ASCII). */

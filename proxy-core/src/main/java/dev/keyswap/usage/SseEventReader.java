@@ -75,10 +75,7 @@ final class SseEventReader {
                     }
                 }
                 default -> {
-                    int end = i;
-                    while (end < to && src[end] != '\n' && src[end] != '\r') {
-                        end++;
-                    }
+                    int end = ByteScan.lineEnd(src, i, to);
                     onValue(src, i, end);
                     i = end;
                     if (end < to) {
