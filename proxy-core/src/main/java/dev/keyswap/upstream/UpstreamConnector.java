@@ -72,7 +72,7 @@ public final class UpstreamConnector implements AutoCloseable {
 
     /** Returns a connection after a complete, clean exchange; on its own loop. */
     public void release(Channel ch) {
-        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        UpstreamHandler h = UpstreamHandler.of(ch);
         if (h != null) {
             h.detach();
         }
@@ -81,12 +81,12 @@ public final class UpstreamConnector implements AutoCloseable {
 
     /** Binds an exchange to a leased connection. */
     public static void attach(Channel ch, UpstreamListener listener) {
-        ch.pipeline().get(UpstreamHandler.class).attach(listener);
+        UpstreamHandler.of(ch).attach(listener);
     }
 
     /** Unbinds an exchange before it closes the connection, so the close is not reported back. */
     public static void detach(Channel ch) {
-        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        UpstreamHandler h = UpstreamHandler.of(ch);
         if (h != null) {
             h.detach();
         }
@@ -98,19 +98,19 @@ public final class UpstreamConnector implements AutoCloseable {
      * The connection's idle timer keeps the deadline, so no timer is scheduled per request.
      */
     public static void expectResponseWithin(Channel ch, long millis) {
-        ch.pipeline().get(UpstreamHandler.class).expectResponseWithin(TimeUnit.MILLISECONDS.toNanos(millis));
+        UpstreamHandler.of(ch).expectResponseWithin(TimeUnit.MILLISECONDS.toNanos(millis));
     }
 
     /** Stops the response-header timeout: the head arrived on a connection the exchange keeps streaming from. */
     public static void responseStarted(Channel ch) {
-        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        UpstreamHandler h = UpstreamHandler.of(ch);
         if (h != null) {
             h.responseStarted();
         }
     }
 
     public static boolean wasReused(Channel ch) {
-        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        UpstreamHandler h = UpstreamHandler.of(ch);
         return h != null && h.reused;
     }
 

@@ -62,7 +62,7 @@ final class UpstreamPool {
                     break;
                 }
                 if (ch.isActive()) {
-                    UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                    UpstreamHandler h = UpstreamHandler.of(ch);
                     h.reused = true;
                     connector.metrics.upstreamReused();
                     return loop.newSucceededFuture(ch);
@@ -168,7 +168,7 @@ final class UpstreamPool {
 
     /** Takes back a connection after a clean exchange; it must be detached already. */
     void release(Channel ch) {
-        UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+        UpstreamHandler h = UpstreamHandler.of(ch);
         if (!ch.isActive() || h == null) {
             ch.close();
             return;
@@ -223,7 +223,7 @@ final class UpstreamPool {
         for (ArrayDeque<Channel> d : idle.values()) {
             for (Iterator<Channel> it = d.iterator(); it.hasNext(); ) {
                 Channel ch = it.next();
-                UpstreamHandler h = ch.pipeline().get(UpstreamHandler.class);
+                UpstreamHandler h = UpstreamHandler.of(ch);
                 if (h == null || h.idleSinceNanos < cutoff) {
                     it.remove();
                     ch.close();
