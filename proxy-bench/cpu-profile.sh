@@ -7,14 +7,15 @@
 #   proxy-bench/cpu-profile.sh                      # c=64, 20 s warm-up, 10 s measured
 #   C=1 TRANSPORT=epoll proxy-bench/cpu-profile.sh  # a lone client over epoll
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
+#   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, SKIP_BUILD=1.
+# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1.
 # Pinning as in run.sh: the proxy on CPU 0, wrk and the upstream on the others (needs 2+ CPUs).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}
+C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}; BARE=${BARE:-0}
 WORK="$(mktemp -d /tmp/keyswap-cpu-XXXXXX)"
 PIDS=()
 cleanup() {
@@ -44,6 +45,7 @@ threads() { # thread name (spaces squeezed) and its utime+stime
   done | awk '{a[$1]+=$2} END {for (k in a) print k, a[k]}' | sort
 }
 HZ=$(getconf CLK_TCK)
+segs() { awk '/^Tcp:/ && ++n == 2 {print $12}' /proc/net/snmp; } # TCP segments sent, machine-wide
 
 UP=$(free_port)
 taskset -c 1 java -Xms256m -Xmx256m -XX:+UseParallelGC -cp "$CP" dev.keyswap.bench.load.BenchUpstream "$UP" 1 \
@@ -67,6 +69,15 @@ taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon on;'
 wait_port "$NG"
 NGPID=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
 
+if [[ "$BARE" == 1 ]]; then
+  BP=$(free_port)
+  taskset -c 0 java -Xms256m -Xmx256m -XX:+UseParallelGC -cp "$CP" dev.keyswap.bench.load.BareNettyProxy "$BP" "$UP" \
+    > "$WORK/bare.log" 2>&1 &
+  BPID=$!
+  PIDS+=($BPID)
+  wait_port "$BP"
+fi
+
 load() { # url auth seconds -> wrk's KSRESULT line
   KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
 }
@@ -76,17 +87,18 @@ field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
 measure() { # name pid url auth
   local name=$1 pid=$2 url=$3 auth=$4
   load "$url" "$auth" "$WARM" > /dev/null
-  threads "$pid" > "$WORK/t0"; read -r u0 s0 < <(ticks "$pid")
+  threads "$pid" > "$WORK/t0"; read -r u0 s0 < <(ticks "$pid"); local g0; g0=$(segs)
   local r; r=$(load "$url" "$auth" "$D")
-  threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid")
+  threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid"); local g1; g1=$(segs)
   local n; n=$(requests "$r")
   local errors=$(( $(field "$r" err_connect) + $(field "$r" err_read) + $(field "$r" err_write) + $(field "$r" err_status) + $(field "$r" err_timeout) ))
   (( errors == 0 )) || echo "WARNING: $name answered $errors of $n requests with an error or not at all; its figures are not comparable" >&2
   awk -v n="$n" -v hz="$HZ" -v name="$name" -v c="$C" -v d="$D" \
-      -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" 'BEGIN {
-    printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)\n",
-      name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n }'
-  if [[ "$name" == keyswap ]]; then
+      -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" \
+      -v g=$((g1 - g0)) 'BEGIN {
+    printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)  %.2f TCP segments/req\n",
+      name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n, g / n }'
+  if [[ "$name" == keyswap || "$name" == bare ]]; then
     join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$3 > $2 {
       printf "           %-22s %6.1f us/req\n", $1, ($3 - $2) * 1e6 / hz / n }' | sort -k2 -rn -t' '
   fi
@@ -96,24 +108,35 @@ echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C an
 echo "each warmed up for ${WARM}s, then measured for ${D}s."
 measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
 measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"
+if [[ "$BARE" == 1 ]]; then
+  measure bare "$BPID" "http://127.0.0.1:$BP/v1/chat/completions" "Bearer client-token"
+fi
 load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$WARM" > /dev/null
 R=$(load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$D")
 awk -v n="$(requests "$R")" -v c="$C" -v d="$D" -v p50="$(field "$R" p50_us)" -v p99="$(field "$R" p99_us)" \
   'BEGIN { printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  (the upstream alone)\n", "direct", c, n / d, p50, p99 }'
+
+profile() { # name pid url auth: async-profiler under the same load, hottest frames
+  local name=$1 pid=$2 url=$3 auth=$4
+  local out="$ROOT/proxy-bench/results/cpu-$(date -u +%Y%m%d-%H%M%S)-c$C-$name.collapsed"
+  java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "start,event=cpu,interval=1ms"
+  load "$url" "$auth" "$D" > /dev/null
+  java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "stop,file=$out,collapsed"
+  echo
+  echo "async-profiler, $name under the same load: $out"
+  echo "hottest frames by self time (kernel frames end in _[k]):"
+  awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
+       END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$out" | sort -rn | head -30
+}
 
 if [[ "$PROFILE" == 1 ]]; then
   AP_VERSION=4.1
   mvn -q -B dependency:get -Dartifact="tools.profiler:async-profiler:$AP_VERSION" >/dev/null
   (cd "$WORK" && unzip -q -o "$HOME/.m2/repository/tools/profiler/async-profiler/$AP_VERSION/async-profiler-$AP_VERSION.jar" 'linux-x64/*')
   LIB="$WORK/linux-x64/libasyncProfiler.so"
-  OUT="$ROOT/proxy-bench/results/cpu-$(date -u +%Y%m%d-%H%M%S)-c$C.collapsed"
   mkdir -p "$ROOT/proxy-bench/results"
-  java "$ROOT/proxy-bench/harness/Attach.java" "$KPID" "$LIB" "start,event=cpu,interval=1ms"
-  load "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN" "$D" > /dev/null
-  java "$ROOT/proxy-bench/harness/Attach.java" "$KPID" "$LIB" "stop,file=$OUT,collapsed"
-  echo
-  echo "async-profiler, Keyswap under the same load: $OUT"
-  echo "hottest frames by self time (kernel frames end in _[k]):"
-  awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
-       END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$OUT" | sort -rn | head -30
+  profile keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
+  if [[ "$BARE" == 1 ]]; then
+    profile bare "$BPID" "http://127.0.0.1:$BP/v1/chat/completions" "Bearer client-token"
+  fi
 fi

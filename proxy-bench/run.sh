@@ -2,7 +2,7 @@
 # Keyswap end-to-end load harness: direct vs nginx (header swap only) vs Keyswap (every governance
 # step on), interleaved, repeated; one table on stdout, JSON under proxy-bench/results/.
 #
-#   proxy-bench/run.sh            # full matrix, ~10 minutes
+#   proxy-bench/run.sh            # full matrix, ~12 minutes
 #   QUICK=1 proxy-bench/run.sh    # smoke version, ~2-3 minutes
 #
 # Knobs (environment): DURATION (s per measured run), WARMUP (s), REPS, RATE (paced req/s),
