@@ -6,7 +6,7 @@
 #   QUICK=1 proxy-bench/run.sh    # smoke version, ~2-3 minutes
 #
 # Knobs (environment): DURATION (s per measured run), WARMUP (s), REPS, RATE (paced req/s),
-# STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
+# STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
 # default on >=2 CPUs: proxies on CPU 0, wrk + clients + upstream on the rest; set both empty to
 # disable pinning), SKIP_BUILD=1.
 # Everything listens on and talks to 127.0.0.1 only. Every process started here is stopped on exit.

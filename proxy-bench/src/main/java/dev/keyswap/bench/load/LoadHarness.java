@@ -33,7 +33,7 @@ import java.util.function.Function;
  * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
  * pinning), {@code DURATION}, {@code WARMUP}, {@code REPS}, {@code RATE}, {@code STREAMS},
- * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}.
+ * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}.
  */
 public final class LoadHarness {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -51,6 +51,14 @@ public final class LoadHarness {
     private final int streamIntervalMs = intEnv("STREAM_INTERVAL_MS", quick ? 100 : 250);
     private final long bulkBytes = Long.parseLong(env.getOrDefault("BULK_BYTES", Long.toString(1L << 30)));
     private final int bulkReps = intEnv("BULK_REPS", 1);
+    /**
+     * Unrecorded transfer each way per target before the recorded ones. The bulk path is code the
+     * chat warm-up never ran (large buffers, writability turns), and with 64 KiB per event it takes
+     * ~1.5 GiB before C2 has compiled it: measured without this, Keyswap's 1 GiB upload was about
+     * half JIT compiling (C2 ~1,000 µs/MiB beside ~600 for the event loop; cpu-profile-style runs).
+     */
+    private final long bulkWarmupBytes = Long.parseLong(env.getOrDefault("BULK_WARMUP_BYTES",
+            Long.toString(quick ? 0 : 2L << 30)));
     private final String proxyCpus;
     private final String loadCpus;
     private final Path launcher = Path.of(env.getOrDefault("KS_LAUNCHER", "keyswap")).toAbsolutePath();
@@ -146,6 +154,16 @@ public final class LoadHarness {
             for (int rep = 1; rep <= reps; rep++) {
                 for (Target t : targets) {
                     measure(s.name(), rep, t, s.run());
+                }
+            }
+        }
+        if (bulkWarmupBytes > 0) {
+            log("warming up the bulk path of every target: " + (bulkWarmupBytes >> 20) + " MiB each way");
+            for (Target t : targets) {
+                for (boolean upload : new boolean[]{true, false}) {
+                    for (long left = bulkWarmupBytes; left > 0; left -= 512L << 20) {
+                        BulkTransferClient.run(t.load(), upload, Math.min(left, 512L << 20));
+                    }
                 }
             }
         }
@@ -760,6 +778,7 @@ public final class LoadHarness {
         s.put("stream_interval_ms", streamIntervalMs);
         s.put("bulk_bytes", bulkBytes);
         s.put("bulk_reps", bulkReps);
+        s.put("bulk_warmup_bytes", bulkWarmupBytes);
         s.put("proxy_cpus", proxyCpus);
         s.put("load_and_upstream_cpus", loadCpus);
         s.put("nginx_worker_processes", 1);
