@@ -460,7 +460,7 @@ final class Exchange implements UpstreamListener {
             // no body and all of it is still in hand, so it can go again on a fresh connection.
             retried = true;
             relay.metrics.retries.increment();
-                upstream = null;
+            upstream = null;
             connect();
             return;
         }

@@ -131,10 +131,7 @@ public final class UsageStore {
             if (full > 0) {
                 try (PreparedStatement ps = c.prepareStatement(INSERT_MANY)) {
                     for (int start = 0; start < full; start += ROWS_PER_INSERT) {
-                        for (int i = 0; i < ROWS_PER_INSERT; i++) {
-                            bind(ps, i * COLUMN_COUNT, records.get(start + i), dims[start + i]);
-                        }
-                        ps.executeUpdate();
+                        insertRows(ps, records, dims, start, ROWS_PER_INSERT);
                     }
                 }
             }
@@ -143,10 +140,7 @@ public final class UsageStore {
                 // The rows after the last full INSERT_MANY in one statement too: stepping a one-row
                 // INSERT per record cost ~10 % of the writer's time at the default batch size.
                 try (PreparedStatement ps = c.prepareStatement(insertOf(rest))) {
-                    for (int i = 0; i < rest; i++) {
-                        bind(ps, i * COLUMN_COUNT, records.get(full + i), dims[full + i]);
-                    }
-                    ps.executeUpdate();
+                    insertRows(ps, records, dims, full, rest);
                 }
             }
             addToDaily(c, records);
@@ -270,6 +264,15 @@ public final class UsageStore {
         } catch (SQLException e) {
             throw new StoreException("counting usage records failed", e);
         }
+    }
+
+    /** Runs a statement of {@code rows} rows (see {@link #insertOf}) on the records from {@code from}. */
+    private static void insertRows(PreparedStatement ps, List<UsageRecord> records, long[] dims, int from, int rows)
+            throws SQLException {
+        for (int i = 0; i < rows; i++) {
+            bind(ps, i * COLUMN_COUNT, records.get(from + i), dims[from + i]);
+        }
+        ps.executeUpdate();
     }
 
     /** Binds one row's {@value #COLUMN_COUNT} parameters after the first {@code offset}. */

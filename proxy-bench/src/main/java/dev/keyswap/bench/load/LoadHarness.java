@@ -26,9 +26,10 @@ import java.util.function.Function;
 
 /**
  * The end-to-end load harness behind {@code proxy-bench/run.sh}: one bench upstream, Keyswap started
- * the way users start it ({@code ./keyswap serve}, so with the launcher's JVM options) with a real config (SQLite, token check, routing, key swap, usage log), and nginx doing
- * only the header swap; then the matrix with targets interleaved (direct, nginx, Keyswap) in every
- * repetition, one table on stdout and all raw figures as JSON under {@code proxy-bench/results/}.
+ * the way users start it ({@code ./keyswap serve}, so with the launcher's JVM options) with a real
+ * config (SQLite, token check, routing, key swap, usage log), and nginx doing only the header swap;
+ * then the matrix with targets interleaved (direct, nginx, Keyswap) in every repetition, one table
+ * on stdout and all raw figures as JSON under {@code proxy-bench/results/}.
  *
  * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
@@ -39,6 +40,8 @@ public final class LoadHarness {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String UPSTREAM_KEY = BenchConfigs.UPSTREAM_KEY;
     private static final List<Process> CHILDREN = new ArrayList<>();
+    /** The bulk warm-up goes in transfers of at most this many bytes. */
+    private static final long BULK_WARMUP_PASS_BYTES = 512L << 20;
 
     private final Map<String, String> env = System.getenv();
     private final boolean quick = "1".equals(env.get("QUICK"));
@@ -161,8 +164,8 @@ public final class LoadHarness {
             log("warming up the bulk path of every target: " + (bulkWarmupBytes >> 20) + " MiB each way");
             for (Target t : targets) {
                 for (boolean upload : new boolean[]{true, false}) {
-                    for (long left = bulkWarmupBytes; left > 0; left -= 512L << 20) {
-                        BulkTransferClient.run(t.load(), upload, Math.min(left, 512L << 20));
+                    for (long left = bulkWarmupBytes; left > 0; left -= BULK_WARMUP_PASS_BYTES) {
+                        BulkTransferClient.run(t.load(), upload, Math.min(left, BULK_WARMUP_PASS_BYTES));
                     }
                 }
             }
