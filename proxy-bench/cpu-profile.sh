@@ -87,6 +87,10 @@ field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
 measure() { # name pid url auth
   local name=$1 pid=$2 url=$3 auth=$4
   load "$url" "$auth" "$WARM" > /dev/null
+  # A second set of connections before measuring: the first close and accept after a long warm-up
+  # deoptimize code C2 compiled without those paths, and recompiling it cost the JVM ~1.5 us per
+  # request of the measured run (PrintCompilation), which a server with steady churn never pays.
+  load "$url" "$auth" 5 > /dev/null
   threads "$pid" > "$WORK/t0"; read -r u0 s0 < <(ticks "$pid"); local g0; g0=$(segs)
   local r; r=$(load "$url" "$auth" "$D")
   threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid"); local g1; g1=$(segs)

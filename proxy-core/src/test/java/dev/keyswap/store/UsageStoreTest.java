@@ -59,6 +59,27 @@ class UsageStoreTest {
         assertEquals(metered(999), store.findByRequestId("req-999").orElseThrow());
     }
 
+    @Test
+    void textValuesOfAnyContentReadBackUnchangedAndChangeNoStatement() {
+        // Ids and paths are whatever clients sent (within the target's rules): quotes, SQL, control
+        // characters and non-ASCII must all come back exactly, in every position of a multi-row
+        // INSERT, and must not end, extend or break it.
+        List<String> hostile = List.of("it's", "''", "'", "x'); DROP TABLE usage_rows; --", "a\u0000b", "line\nbreak\t",
+                "caf\u00e9/\u65e5\u672c", "\ud83d\ude00", "\\'\\", "?", "?, ?)", "NULL", "", "%27%3B");
+        List<UsageRecord> batch = new ArrayList<>();
+        for (int i = 0; i < UsageStore.ROWS_PER_INSERT + hostile.size(); i++) {
+            String odd = hostile.get(i % hostile.size());
+            batch.add(new UsageRecord(T0.plusMillis(i), "req-" + i + odd, "act_admin", "key_1", "openai", null, "POST",
+                    "/v1/" + odd + i, 200, i, i, i, i, "gpt-4o-mini", (long) i, null, i % 3 == 0 ? null : 0.1 * i));
+        }
+        store.insertBatch(batch);
+
+        assertEquals(batch.size(), store.count());
+        for (UsageRecord r : batch) {
+            assertEquals(r, store.findByRequestId(r.requestId()).orElseThrow(), r.requestId());
+        }
+    }
+
     private static UsageRecord record(Instant time, String actor, String token, String provider, String connection, int status,
                                       String model, Long in, Long out, Double cost, long bytesIn, long bytesOut) {
         return new UsageRecord(time, "req-" + time.toEpochMilli() + "-" + status, actor, token, provider, connection, "POST",
