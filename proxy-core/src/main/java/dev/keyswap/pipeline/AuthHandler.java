@@ -19,10 +19,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class AuthHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(AuthHandler.class);
-    private final Authenticator authenticator;
+    private final Authenticator.ConnectionTokens tokens;
 
     public AuthHandler(Authenticator authenticator) {
-        this.authenticator = authenticator;
+        this.tokens = authenticator.forConnection();
     }
 
     @Override
@@ -38,7 +38,7 @@ public final class AuthHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         request.tokenSlot = found.slot();
-        CompletableFuture<Optional<ApiKey>> lookup = authenticator.lookup(found.token());
+        CompletableFuture<Optional<ApiKey>> lookup = tokens.lookup(found.token());
         Parking.whenDone(ctx, lookup, () -> onKey(ctx, request, lookup));
     }
 

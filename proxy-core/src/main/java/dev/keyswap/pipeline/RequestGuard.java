@@ -33,10 +33,31 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
     private final long maxBodyBytes;
     private String clientIp;
     private long bodyBytes;
+    /** Where body content goes on from: this guard's own context until {@link #sendContentPast} says otherwise. */
+    private ChannelHandlerContext contentExit;
 
     /** @param maxBodyBytes request body limit, 0 for none */
     public RequestGuard(long maxBodyBytes) {
         this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /**
+     * Lets body content skip the steps that only look at request heads: content is fired from
+     * {@code lastHeadStep}'s context, so the first handler it reaches is the one after that step
+     * (the relay). Each skipped step only forwarded it, at a pipeline hop apiece for every chunk and
+     * every bodiless request's empty last content. Skipping is safe because a head that a step
+     * holds (a token lookup) holds its content too: nobody calls {@code read()} meanwhile, so the
+     * flow-control handler before this guard keeps the content back.
+     */
+    public void sendContentPast(ChannelHandlerContext lastHeadStep) {
+        contentExit = lastHeadStep;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (contentExit == null) {
+            contentExit = ctx;
+        }
     }
 
     @Override
@@ -83,7 +104,7 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        ctx.fireChannelRead(content);
+        contentExit.fireChannelRead(content);
     }
 
     private ProxyError check(HttpRequest request) {

@@ -131,7 +131,8 @@ public final class ProxyServer implements AutoCloseable {
                 .setMaxChunkSize(65536)));
         p.addLast("flow", new FlowControlHandler());
         p.addLast("demand", new ReadDemandHandler());
-        p.addLast("guard", new RequestGuard(settings.maxBodyBytes()));
+        RequestGuard guard = new RequestGuard(settings.maxBodyBytes());
+        p.addLast("guard", guard);
         p.addLast("cors", new CorsHandler(settings.corsAllowedOrigins()));
         p.addLast("service", new ServiceEndpoints(() -> draining, this::metricsText));
         p.addLast("route", new RouteHandler(catalog));
@@ -141,6 +142,8 @@ public final class ProxyServer implements AutoCloseable {
         p.addLast("sockets", new WebSocketLimitHandler(webSocketLimiter, settings.maxWebSocketsPerToken()));
         p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, keyPool, settings.responseHeaderTimeout()));
         p.addLast("tail", new UnclaimedContentHandler());
+        // From cors to sockets every step acts on request heads only; a body goes straight to the relay.
+        guard.sendContentPast(p.context("sockets"));
     }
 
     public int port() {

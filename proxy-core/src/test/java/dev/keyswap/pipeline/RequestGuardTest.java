@@ -129,6 +129,44 @@ class RequestGuardTest {
         ch.finishAndReleaseAll();
     }
 
+    @org.junit.jupiter.api.Test
+    void bodyContentSkipsTheHeadOnlyStepsAndStillCountsTowardTheLimit() {
+        java.util.List<Object> headSteps = new java.util.ArrayList<>();
+        io.netty.channel.ChannelInboundHandlerAdapter headOnly = new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                headSteps.add(msg.getClass().getSimpleName());
+                ctx.fireChannelRead(msg);
+            }
+        };
+        RequestGuard guard = new RequestGuard(16);
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpServerCodec(), guard, headOnly);
+        guard.sendContentPast(ch.pipeline().context(headOnly));
+
+        ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
+                StandardCharsets.US_ASCII));
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        io.netty.handler.codec.http.LastHttpContent body = assertInstanceOf(io.netty.handler.codec.http.LastHttpContent.class,
+                ch.readInbound());
+        assertEquals("0123456789", body.content().toString(StandardCharsets.US_ASCII));
+        body.release();
+        assertEquals(java.util.List.of("InboundRequest"), headSteps, "the step between guard and exit saw only the head");
+
+        // The guard still counts what it lets past: 10 + 10 bytes outgrow 16 and close the connection.
+        ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
+                StandardCharsets.US_ASCII));
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        ReferenceCountUtil.release(ch.readInbound());
+        assertTrue(ch.isOpen(), "each request's body is counted on its own");
+        ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        ReferenceCountUtil.release(assertInstanceOf(io.netty.handler.codec.http.HttpContent.class, ch.readInbound()));
+        assertNull(ch.readInbound(), "the chunk past the limit went nowhere");
+        assertFalse(ch.isOpen());
+        ch.finishAndReleaseAll();
+    }
+
     private static String unescape(String s) {
         return s.trim().replace("\\r", "\r").replace("\\n", "\n").replace("\\u0001", "\u0001").replace("\\u0002", "\u0002");
     }
