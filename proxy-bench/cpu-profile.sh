@@ -39,10 +39,11 @@ LUA="$ROOT/proxy-bench/harness/bench.lua"
 free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }
 wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime, in clock ticks
-threads() { # thread name (spaces squeezed) and its utime+stime
+threads() { # thread name (spaces squeezed), its utime+stime and its utime
   for t in /proc/"$1"/task/*; do
-    printf '%s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(awk '{print $14+$15}' "$t/stat" 2>/dev/null || echo 0)"
-  done | awk '{a[$1]+=$2} END {for (k in a) print k, a[k]}' | sort
+    # Fields after "pid (comm) ", which may hold spaces ("C2 CompilerThre"): utime is then the 12th, stime the 13th.
+    printf '%s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12+$13, $12}' || echo 0 0)"
+  done | awk '{a[$1]+=$2; u[$1]+=$3} END {for (k in a) print k, a[k], u[k]}' | sort
 }
 HZ=$(getconf CLK_TCK)
 segs() { awk '/^Tcp:/ && ++n == 2 {print $12}' /proc/net/snmp; } # TCP segments sent, machine-wide
@@ -86,11 +87,15 @@ field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
 
 measure() { # name pid url auth
   local name=$1 pid=$2 url=$3 auth=$4
-  load "$url" "$auth" "$WARM" > /dev/null
-  # A second set of connections before measuring: the first close and accept after a long warm-up
-  # deoptimize code C2 compiled without those paths, and recompiling it cost the JVM ~1.5 us per
-  # request of the measured run (PrintCompilation), which a server with steady churn never pays.
-  load "$url" "$auth" 5 > /dev/null
+  # The warm-up in runs of at most 10 s, each on new connections: C2 compiles a long steady run's
+  # code without the accept and close paths (class checks on the one channel type it saw), and the
+  # next set of connections deoptimizes it. A server with steady churn converges after a few such
+  # rounds; with one long warm-up, recompiling cost ~2 us per request of the measured run
+  # (-XX:+LogCompilation), which such a server never pays.
+  local left
+  for (( left = WARM; left > 0; left -= 10 )); do
+    load "$url" "$auth" $(( left < 10 ? left : 10 )) > /dev/null
+  done
   threads "$pid" > "$WORK/t0"; read -r u0 s0 < <(ticks "$pid"); local g0; g0=$(segs)
   local r; r=$(load "$url" "$auth" "$D")
   threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid"); local g1; g1=$(segs)
@@ -103,8 +108,10 @@ measure() { # name pid url auth
     printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)  %.2f TCP segments/req\n",
       name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n, g / n }'
   if [[ "$name" == keyswap || "$name" == bare ]]; then
-    join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$3 > $2 {
-      printf "           %-22s %6.1f us/req\n", $1, ($3 - $2) * 1e6 / hz / n }' | sort -k2 -rn -t' '
+    # Per thread, with its user time: the event loop's kernel time flips between runs (see docs/performance.md).
+    join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$4 > $2 {
+      printf "           %-22s %6.1f us/req (user %5.1f)\n", $1, ($4 - $2) * 1e6 / hz / n, ($5 - $3) * 1e6 / hz / n }' \
+      | sort -k2 -rn -t' '
   fi
 }
 
@@ -124,10 +131,11 @@ profile() { # name pid url auth: async-profiler under the same load, hottest fra
   local name=$1 pid=$2 url=$3 auth=$4
   local out="$ROOT/proxy-bench/results/cpu-$(date -u +%Y%m%d-%H%M%S)-c$C-$name.collapsed"
   java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "start,event=cpu,interval=1ms"
-  load "$url" "$auth" "$D" > /dev/null
+  local r; r=$(load "$url" "$auth" "$D")
   java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "stop,file=$out,collapsed"
   echo
   echo "async-profiler, $name under the same load: $out"
+  echo "$(requests "$r") requests while sampling every 1 ms: samples x 1000 / requests = us per request"
   echo "hottest frames by self time (kernel frames end in _[k]):"
   awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
        END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$out" | sort -rn | head -30
