@@ -138,7 +138,7 @@ profile() { # name pid url auth: async-profiler under the same load, hottest fra
   echo "$(requests "$r") requests while sampling every 1 ms: samples x 1000 / requests = us per request"
   echo "hottest frames by self time (kernel frames end in _[k]):"
   awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
-       END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$out" | sort -rn | head -30
+       END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$out" | sort -rn | sed -n 1,30p
 }
 
 if [[ "$PROFILE" == 1 ]]; then
