@@ -28,8 +28,8 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         AsciiString.cached(TokenExtractor.API_KEY), AsciiString.cached(CredentialResolver.PARTIAL_KEY_ID),
         AsciiString.cached(CredentialResolver.PARTIAL_KEY),
     };
-    private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
-    private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
 
     private final CredentialResolver resolver;
     private final boolean inboundTls;

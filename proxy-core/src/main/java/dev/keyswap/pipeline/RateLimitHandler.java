@@ -12,9 +12,9 @@ import java.util.Map;
  * fields on every response, with {@code Retry-After} on a 429.
  */
 public final class RateLimitHandler extends ChannelInboundHandlerAdapter {
-    private static final AsciiString LIMIT = AsciiString.cached("ratelimit-limit");
-    private static final AsciiString REMAINING = AsciiString.cached("ratelimit-remaining");
-    private static final AsciiString RESET = AsciiString.cached("ratelimit-reset");
+    static final AsciiString LIMIT = AsciiString.cached("ratelimit-limit");
+    static final AsciiString REMAINING = AsciiString.cached("ratelimit-remaining");
+    static final AsciiString RESET = AsciiString.cached("ratelimit-reset");
 
     private final RateLimiter limiter;
 

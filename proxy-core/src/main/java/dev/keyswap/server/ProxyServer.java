@@ -5,6 +5,7 @@ import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.pipeline.AuthHandler;
 import dev.keyswap.pipeline.CorsHandler;
+import dev.keyswap.pipeline.HeaderNameValidation;
 import dev.keyswap.pipeline.KeySwapStep;
 import dev.keyswap.pipeline.RateLimitHandler;
 import dev.keyswap.pipeline.ReadDemandHandler;
@@ -94,7 +95,8 @@ public final class ProxyServer implements AutoCloseable {
         // request never blocks its loop (Netty's own default is twice the cores).
         int loops = settings.ioThreads() > 0 ? settings.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.workerGroup = new MultiThreadIoEventLoopGroup(loops, transport.ioHandlerFactory());
-        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
+        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics,
+                HeaderNameValidation.HEADERS);
     }
 
     /** Binds the listener; returns once it accepts connections. */
@@ -126,6 +128,7 @@ public final class ProxyServer implements AutoCloseable {
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
         p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis()));
         p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+                .setHeadersFactory(HeaderNameValidation.HEADERS)
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
                 .setMaxChunkSize(65536)));

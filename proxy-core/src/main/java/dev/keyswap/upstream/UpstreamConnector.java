@@ -8,6 +8,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.Future;
@@ -28,6 +29,8 @@ public final class UpstreamConnector implements AutoCloseable {
     final long poolIdleMillis;
     final int maxIdlePerUpstream;
     final int maxResponseHeaderBytes;
+    /** How the decoder builds response heads (their header-name validation). */
+    final HttpHeadersFactory responseHeaders;
     final AddressPolicy addressPolicy;
     final DnsAddressResolverGroup resolverGroup;
     private final Bootstrap template;
@@ -40,8 +43,11 @@ public final class UpstreamConnector implements AutoCloseable {
                            List<String> allowPrivateAddresses) {
     }
 
+    /** @param responseHeaders how response heads are built; the relay's own header names skip validation in them */
     public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
-                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics) {
+                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics,
+                             HttpHeadersFactory responseHeaders) {
+        this.responseHeaders = responseHeaders;
         this.tls = UpstreamTls.create(settings.trustCertFile());
         this.metrics = metrics;
         this.idleTimeoutMillis = settings.idleTimeout().toMillis();

@@ -121,6 +121,7 @@ final class UpstreamPool {
                             p.addLast("tls", connector.tls.newHandler(ch.alloc(), key.host(), key.port()));
                         }
                         p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                                .setHeadersFactory(connector.responseHeaders)
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(connector.maxResponseHeaderBytes)
                                 .setMaxChunkSize(65536), false, false));
