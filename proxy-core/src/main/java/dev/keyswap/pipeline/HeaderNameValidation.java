@@ -4,10 +4,7 @@ import io.netty.handler.codec.DefaultHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeadersFactory;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Header-name validation for the heads the HTTP codecs decode, minus the names Keyswap sets on
@@ -22,17 +19,17 @@ public final class HeaderNameValidation implements DefaultHeaders.NameValidator<
     public static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory()
             .withNameValidator(new HeaderNameValidation(DefaultHttpHeadersFactory.headersFactory().getNameValidator()));
 
-    private static final Set<CharSequence> OURS = Collections.newSetFromMap(new IdentityHashMap<>());
-
-    static {
-        OURS.addAll(List.of(HttpHeaderNames.HOST, HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.TRANSFER_ENCODING,
-                HttpHeaderNames.CONNECTION, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.UPGRADE,
-                HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL, HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.VARY,
-                HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS,
-                CredentialHandler.X_FORWARDED_FOR, CredentialHandler.X_FORWARDED_PROTO,
-                Responses.REQUEST_ID, Responses.PROXY_DURATION,
-                RateLimitHandler.LIMIT, RateLimitHandler.REMAINING, RateLimitHandler.RESET));
-    }
+    /**
+     * The names, by length: a decoded name (most calls) is ruled out by its length or by one or two
+     * reference comparisons. An IdentityHashMap here cost as much as the validation it saved.
+     */
+    private static final CharSequence[][] OURS_BY_LENGTH = byLength(List.of(HttpHeaderNames.HOST,
+            HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.CONNECTION,
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.UPGRADE, HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL,
+            HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.VARY, HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN,
+            HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CredentialHandler.X_FORWARDED_FOR,
+            CredentialHandler.X_FORWARDED_PROTO, Responses.REQUEST_ID, Responses.PROXY_DURATION,
+            RateLimitHandler.LIMIT, RateLimitHandler.REMAINING, RateLimitHandler.RESET));
 
     private final DefaultHeaders.NameValidator<CharSequence> netty;
 
@@ -42,8 +39,24 @@ public final class HeaderNameValidation implements DefaultHeaders.NameValidator<
 
     @Override
     public void validateName(CharSequence name) {
-        if (!OURS.contains(name)) {
-            netty.validateName(name);
+        int length = name.length();
+        if (length < OURS_BY_LENGTH.length) {
+            for (CharSequence ours : OURS_BY_LENGTH[length]) {
+                if (ours == name) {
+                    return;
+                }
+            }
         }
+        netty.validateName(name);
+    }
+
+    private static CharSequence[][] byLength(List<CharSequence> names) {
+        int longest = names.stream().mapToInt(CharSequence::length).max().orElse(0);
+        CharSequence[][] out = new CharSequence[longest + 1][];
+        for (int n = 0; n <= longest; n++) {
+            int length = n;
+            out[n] = names.stream().filter(name -> name.length() == length).toArray(CharSequence[]::new);
+        }
+        return out;
     }
 }
