@@ -9,8 +9,8 @@ import java.util.List;
 /**
  * Header-name validation for the heads the HTTP codecs decode, minus the names Keyswap sets on
  * them itself. Netty checks a name on every {@code set} and {@code add}; ours are constants, valid
- * by construction, and checking them again on every request (Host, X-Forwarded-*, the credential,
- * X-Request-Id, ...) cost ~0.5 µs of the event loop's time per request (proxy-bench profile).
+ * by construction, yet were checked again on every request (Host, X-Forwarded-*, the credential,
+ * X-Request-Id, ...): ~20 ns a set (56 against 75 ns in a standalone loop), about eight a request.
  * A name is skipped only when it is one of these very objects, so every other name, whatever it
  * spells, still gets Netty's check; values are always checked.
  */
