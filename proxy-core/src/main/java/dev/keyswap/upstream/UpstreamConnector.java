@@ -82,7 +82,9 @@ public final class UpstreamConnector implements AutoCloseable {
         if (h != null) {
             h.detach();
         }
-        pool(ch.eventLoop()).release(ch);
+        // The connection's own handler knows its pool: the map lookup by event loop was ~0.2 µs a
+        // request in the profile (a shared map's cache lines, touched from every loop).
+        (h != null ? h.pool() : pool(ch.eventLoop())).release(ch);
     }
 
     /** Binds an exchange to a leased connection. */

@@ -48,6 +48,11 @@ final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         ctx.channel().attr(SELF).compareAndSet(this, null);
     }
 
+    /** The pool that opened this connection (its event loop's). */
+    UpstreamPool pool() {
+        return pool;
+    }
+
     UpstreamPool.Key key() {
         return key;
     }
