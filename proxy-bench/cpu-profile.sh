@@ -9,7 +9,10 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1.
+# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM).
+# (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
+# daemonizes nor listens.)
 # Pinning as in run.sh: the proxy on CPU 0, wrk and the upstream on the others (needs 2+ CPUs).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
@@ -118,14 +121,18 @@ measure() { # name pid url auth
 echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C and the upstream on CPU 1;"
 echo "each warmed up for ${WARM}s, then measured for ${D}s."
 measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
-measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"
+if [[ "${WITH_NGINX:-1}" == 1 ]]; then
+  measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"
+fi
 if [[ "$BARE" == 1 ]]; then
   measure bare "$BPID" "http://127.0.0.1:$BP/v1/chat/completions" "Bearer client-token"
 fi
-load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$WARM" > /dev/null
-R=$(load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$D")
-awk -v n="$(requests "$R")" -v c="$C" -v d="$D" -v p50="$(field "$R" p50_us)" -v p99="$(field "$R" p99_us)" \
-  'BEGIN { printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  (the upstream alone)\n", "direct", c, n / d, p50, p99 }'
+if [[ "${WITH_NGINX:-1}" == 1 ]]; then
+  load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$WARM" > /dev/null
+  R=$(load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$D")
+  awk -v n="$(requests "$R")" -v c="$C" -v d="$D" -v p50="$(field "$R" p50_us)" -v p99="$(field "$R" p99_us)" \
+    'BEGIN { printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  (the upstream alone)\n", "direct", c, n / d, p50, p99 }'
+fi
 
 profile() { # name pid url auth: async-profiler under the same load, hottest frames
   local name=$1 pid=$2 url=$3 auth=$4
