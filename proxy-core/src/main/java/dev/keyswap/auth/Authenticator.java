@@ -28,13 +28,16 @@ public final class Authenticator {
 
     /** Completed at once for the admin token, malformed tokens and cache hits. */
     public CompletableFuture<Optional<ApiKey>> lookup(String token) {
+        CompletableFuture<Optional<ApiKey>> settled = adminOrMalformed(token);
+        return settled != null ? settled : cache.get(hasher.hash(token));
+    }
+
+    /** The answer for the admin token or a malformed one, which never reach the cache; else null. */
+    private CompletableFuture<Optional<ApiKey>> adminOrMalformed(String token) {
         if (adminToken != null && sameToken(adminToken, token)) {
             return adminKey;
         }
-        if (!TokenFormat.isWellFormed(token)) {
-            return NONE;
-        }
-        return cache.get(hasher.hash(token));
+        return TokenFormat.isWellFormed(token) ? null : NONE;
     }
 
     /** Lookups for one client connection; see {@link ConnectionTokens}. */
@@ -63,16 +66,13 @@ public final class Authenticator {
             if (lastToken != null && sameToken(lastToken, token)) {
                 return cache.get(lastHash);
             }
-            if (adminToken != null && sameToken(adminToken, token)) {
-                return adminKey;
+            CompletableFuture<Optional<ApiKey>> settled = adminOrMalformed(token);
+            if (settled != null) {
+                return settled;
             }
-            if (!TokenFormat.isWellFormed(token)) {
-                return NONE;
-            }
-            byte[] hash = hasher.hash(token);
+            lastHash = hasher.hash(token);
             lastToken = token;
-            lastHash = hash;
-            return cache.get(hash);
+            return cache.get(lastHash);
         }
     }
 

@@ -79,12 +79,14 @@ public final class UpstreamConnector implements AutoCloseable {
     /** Returns a connection after a complete, clean exchange; on its own loop. */
     public void release(Channel ch) {
         UpstreamHandler h = UpstreamHandler.of(ch);
-        if (h != null) {
-            h.detach();
+        if (h == null) {
+            ch.close(); // no longer an HTTP connection of ours (a WebSocket splice): nothing to pool
+            return;
         }
+        h.detach();
         // The connection's own handler knows its pool: the map lookup by event loop was ~0.2 µs a
         // request in the profile (a shared map's cache lines, touched from every loop).
-        (h != null ? h.pool() : pool(ch.eventLoop())).release(ch);
+        h.pool().release(ch, h);
     }
 
     /** Binds an exchange to a leased connection. */

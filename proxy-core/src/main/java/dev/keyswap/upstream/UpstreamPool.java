@@ -167,10 +167,9 @@ final class UpstreamPool {
         return InetSocketAddress.createUnresolved(key.host(), key.port());
     }
 
-    /** Takes back a connection after a clean exchange; it must be detached already. */
-    void release(Channel ch) {
-        UpstreamHandler h = UpstreamHandler.of(ch);
-        if (!ch.isActive() || h == null) {
+    /** Takes back a connection after a clean exchange; {@code h}, its handler, must be detached already. */
+    void release(Channel ch, UpstreamHandler h) {
+        if (!ch.isActive()) {
             ch.close();
             return;
         }
