@@ -18,7 +18,7 @@ public final class PipelineBenchAccess {
     }
 
     /**
-     * An {@link InboundRequest} as it stands when it reaches {@link CredentialHandler}: created
+     * An {@link InboundRequest} as it stands when it reaches {@link CredentialStep}: created
      * by {@link RequestGuard}, then routed and authenticated.
      */
     public static InboundRequest routedRequest(HttpRequest head, String clientIp, String path, String rawQuery,
@@ -32,11 +32,11 @@ public final class PipelineBenchAccess {
         return r;
     }
 
-    /** {@link CredentialHandler#rewrite}: the key swap on the request head, with a server key in the provider's bearer slot. */
+    /** {@link CredentialStep#rewrite}: the key swap on the request head, with a server key in the provider's bearer slot. */
     public static void rewrite(InboundRequest request, String credential, boolean inboundTls) {
         request.credential = new Credential(request.provider.target(), AuthType.BEARER, null, List.of(credential), 0,
                 Map.of(), null, false);
-        CredentialHandler.rewrite(request, inboundTls);
+        CredentialStep.rewrite(request, inboundTls);
     }
 
     /** {@link TokenExtractor#find}; returns the token, or null when none is present. */

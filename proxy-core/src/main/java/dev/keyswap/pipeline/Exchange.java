@@ -286,7 +286,7 @@ final class Exchange implements UpstreamListener {
         upstream.close();
         upstream = null;
         request.credential = c.withPoolIndex(next);
-        CredentialHandler.applyCredential(request);
+        CredentialStep.applyCredential(request);
         connect();
         return true;
     }

@@ -27,9 +27,9 @@ public final class HeaderNameValidation implements DefaultHeaders.NameValidator<
             HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.CONNECTION,
             HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.UPGRADE, HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL,
             HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.VARY, HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN,
-            HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CredentialHandler.X_FORWARDED_FOR,
-            CredentialHandler.X_FORWARDED_PROTO, Responses.REQUEST_ID, Responses.PROXY_DURATION,
-            RateLimitHandler.LIMIT, RateLimitHandler.REMAINING, RateLimitHandler.RESET));
+            HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, CredentialStep.X_FORWARDED_FOR,
+            CredentialStep.X_FORWARDED_PROTO, Responses.REQUEST_ID, Responses.PROXY_DURATION,
+            RateLimitStep.LIMIT, RateLimitStep.REMAINING, RateLimitStep.RESET));
 
     private final DefaultHeaders.NameValidator<CharSequence> netty;
 

@@ -52,6 +52,8 @@ public final class InboundRequest {
     java.util.List<String> offeredSubprotocols = java.util.List.of();
     /** Gives back this WebSocket's slot under its key's cap; null when none is held. */
     Runnable socketSlot;
+    /** How many of {@link HeadSteps}' steps this request has been through. */
+    int headStepsDone;
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<AsciiString, String>> responseHeaders = new ArrayList<>(4);
 

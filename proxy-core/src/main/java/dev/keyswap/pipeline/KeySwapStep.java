@@ -4,7 +4,7 @@ import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.route.ProviderCatalog;
 
-/** Makes the key-swap handler of each new connection; the resolver behind them is shared. */
+/** Makes the key-swap step of each listener; the resolver behind them is shared. */
 public final class KeySwapStep {
     private final CredentialResolver resolver;
 
@@ -12,7 +12,7 @@ public final class KeySwapStep {
         this.resolver = new CredentialResolver(connections, catalog, keyPool);
     }
 
-    public CredentialHandler newHandler(boolean inboundTls) {
-        return new CredentialHandler(resolver, inboundTls);
+    public CredentialStep newStep(boolean inboundTls) {
+        return new CredentialStep(resolver, inboundTls);
     }
 }

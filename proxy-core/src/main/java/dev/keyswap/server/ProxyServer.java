@@ -3,19 +3,20 @@ package dev.keyswap.server;
 import dev.keyswap.auth.Authenticator;
 import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
-import dev.keyswap.pipeline.AuthHandler;
+import dev.keyswap.pipeline.AuthStep;
 import dev.keyswap.pipeline.CorsHandler;
+import dev.keyswap.pipeline.HeadSteps;
 import dev.keyswap.pipeline.HeaderNameValidation;
 import dev.keyswap.pipeline.KeySwapStep;
-import dev.keyswap.pipeline.RateLimitHandler;
+import dev.keyswap.pipeline.RateLimitStep;
 import dev.keyswap.pipeline.ReadDemandHandler;
 import dev.keyswap.pipeline.RelayHandler;
 import dev.keyswap.pipeline.RelayMetrics;
 import dev.keyswap.pipeline.RequestGuard;
-import dev.keyswap.pipeline.RouteHandler;
+import dev.keyswap.pipeline.RouteStep;
 import dev.keyswap.pipeline.ServiceEndpoints;
 import dev.keyswap.pipeline.UnclaimedContentHandler;
-import dev.keyswap.pipeline.WebSocketLimitHandler;
+import dev.keyswap.pipeline.WebSocketLimitStep;
 import dev.keyswap.policy.RateLimiter;
 import dev.keyswap.policy.SocketLimiter;
 import dev.keyswap.route.ProviderCatalog;
@@ -137,16 +138,17 @@ public final class ProxyServer implements AutoCloseable {
         RequestGuard guard = new RequestGuard(settings.maxBodyBytes());
         p.addLast("guard", guard);
         p.addLast("cors", new CorsHandler(settings.corsAllowedOrigins()));
-        p.addLast("service", new ServiceEndpoints(() -> draining, this::metricsText));
-        p.addLast("route", new RouteHandler(catalog));
-        p.addLast("auth", new AuthHandler(authenticator));
-        p.addLast("ratelimit", new RateLimitHandler(rateLimiter));
-        p.addLast("keyswap", credentials.newHandler(inboundTls != null));
-        p.addLast("sockets", new WebSocketLimitHandler(webSocketLimiter, settings.maxWebSocketsPerToken()));
+        p.addLast("steps", new HeadSteps(
+                new ServiceEndpoints(() -> draining, this::metricsText),
+                new RouteStep(catalog),
+                new AuthStep(authenticator),
+                new RateLimitStep(rateLimiter),
+                credentials.newStep(inboundTls != null),
+                new WebSocketLimitStep(webSocketLimiter, settings.maxWebSocketsPerToken())));
         p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, keyPool, settings.responseHeaderTimeout()));
         p.addLast("tail", new UnclaimedContentHandler());
-        // From cors to sockets every step acts on request heads only; a body goes straight to the relay.
-        guard.sendContentPast(p.context("sockets"));
+        // CORS and the steps act on request heads only; a body goes straight to the relay.
+        guard.sendContentPast(p.context("steps"));
     }
 
     public int port() {

@@ -18,7 +18,7 @@ class HeaderNameValidationTest {
         HeaderNameValidation validation = new HeaderNameValidation(checked::add);
         validation.validateName(Responses.REQUEST_ID);
         validation.validateName(HttpHeaderNames.HOST);
-        validation.validateName(CredentialHandler.X_FORWARDED_FOR);
+        validation.validateName(CredentialStep.X_FORWARDED_FOR);
         assertEquals(List.of(), checked);
 
         // The same spelling in another object is checked: only the constants are known to be valid.

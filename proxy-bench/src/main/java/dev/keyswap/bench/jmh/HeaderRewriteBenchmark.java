@@ -25,9 +25,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
 /**
- * The key swap on the request head: {@code CredentialHandler.rewrite} (hop-by-hop and every token
+ * The key swap on the request head: {@code CredentialStep.rewrite} (hop-by-hop and every token
  * slot removed, Host set, X-Forwarded-* appended, the provider credential set, the URI rebuilt),
- * and {@code TokenExtractor.find}, which AuthHandler runs first to locate the client's token.
+ * and {@code TokenExtractor.find}, which AuthStep runs first to locate the client's token.
  *
  * <p><b>Budget: under 2 µs per request for the rewrite</b> (and well under that for find). nginx
  * spends about 28 µs CPU per proxied request on this 2-core machine; Keyswap has to beat it with
@@ -111,14 +111,14 @@ public class HeaderRewriteBenchmark {
         return head;
     }
 
-    /** Baseline: the decoded head and its InboundRequest, as they reach CredentialHandler. */
+    /** Baseline: the decoded head and its InboundRequest, as they reach CredentialStep. */
     @Benchmark
     public InboundRequest buildHead() {
         return PipelineBenchAccess.routedRequest(newHead(), "127.0.0.1", PATH, null, openai, UPSTREAM_PATH, apiKey,
                 TokenSlot.AUTHORIZATION_BEARER);
     }
 
-    /** Baseline plus the rewrite; the difference is CredentialHandler.rewrite. */
+    /** Baseline plus the rewrite; the difference is CredentialStep.rewrite. */
     @Benchmark
     public InboundRequest buildHeadAndRewrite() {
         InboundRequest r = buildHead();

@@ -2,7 +2,6 @@ package dev.keyswap.pipeline;
 
 import dev.keyswap.connect.Credential;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -19,9 +18,9 @@ import java.util.concurrent.CompletableFuture;
  * rewrites the request head for the upstream (step 4): every token slot and hop-by-hop header
  * removed, Host set, forwarding headers appended, exactly one framing header, a connection's
  * extra headers merged, the credential where the upstream expects it. A resolution that needs
- * the database parks the request as AuthHandler does, and resumes it on its event loop.
+ * the database parks the request as {@link AuthStep} does, and resumes it on its event loop.
  */
-public final class CredentialHandler extends ChannelInboundHandlerAdapter {
+public final class CredentialStep implements HeadStep {
     /** Every place a client may put a Keyswap token or a split-key part: never forwarded. */
     private static final AsciiString[] TOKEN_SLOTS = {
         HttpHeaderNames.AUTHORIZATION, AsciiString.cached(TokenExtractor.X_API_KEY), AsciiString.cached(TokenExtractor.X_GOOG_API_KEY),
@@ -34,22 +33,19 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
     private final CredentialResolver resolver;
     private final boolean inboundTls;
 
-    CredentialHandler(CredentialResolver resolver, boolean inboundTls) {
+    CredentialStep(CredentialResolver resolver, boolean inboundTls) {
         this.resolver = resolver;
         this.inboundTls = inboundTls;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof InboundRequest request)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
+    public void onHead(HeadSteps steps, InboundRequest request) {
         CompletableFuture<CredentialResolver.Resolution> resolution = resolver.resolve(request);
-        Parking.whenDone(ctx, resolution, () -> onResolved(ctx, request, resolution.join()));
+        Parking.whenDone(steps.ctx(), resolution, () -> onResolved(steps, request, resolution.join()));
     }
 
-    private void onResolved(ChannelHandlerContext ctx, InboundRequest request, CredentialResolver.Resolution r) {
+    private void onResolved(HeadSteps steps, InboundRequest request, CredentialResolver.Resolution r) {
+        ChannelHandlerContext ctx = steps.ctx();
         if (!ctx.channel().isActive()) {
             return;
         }
@@ -59,7 +55,7 @@ public final class CredentialHandler extends ChannelInboundHandlerAdapter {
         }
         request.credential = r.credential();
         rewrite(request, inboundTls);
-        ctx.fireChannelRead(request);
+        steps.proceed(request);
     }
 
     static void rewrite(InboundRequest request, boolean inboundTls) {

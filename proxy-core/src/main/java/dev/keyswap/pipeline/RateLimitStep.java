@@ -1,8 +1,6 @@
 package dev.keyswap.pipeline;
 
 import dev.keyswap.policy.RateLimiter;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.util.AsciiString;
 import java.util.Map;
@@ -11,31 +9,31 @@ import java.util.Map;
  * Enforces the key's requests-per-minute limit and reports it in the IETF RateLimit header
  * fields on every response, with {@code Retry-After} on a 429.
  */
-public final class RateLimitHandler extends ChannelInboundHandlerAdapter {
+public final class RateLimitStep implements HeadStep {
     static final AsciiString LIMIT = AsciiString.cached("ratelimit-limit");
     static final AsciiString REMAINING = AsciiString.cached("ratelimit-remaining");
     static final AsciiString RESET = AsciiString.cached("ratelimit-reset");
 
     private final RateLimiter limiter;
 
-    public RateLimitHandler(RateLimiter limiter) {
+    public RateLimitStep(RateLimiter limiter) {
         this.limiter = limiter;
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof InboundRequest request && request.apiKey != null && request.apiKey.rateLimitRpm() != null) {
+    public void onHead(HeadSteps steps, InboundRequest request) {
+        if (request.apiKey.rateLimitRpm() != null) {
             RateLimiter.Decision d = limiter.acquire(request.apiKey.id(), request.apiKey.rateLimitRpm(), System.nanoTime());
             request.responseHeaders.add(Map.entry(LIMIT, Integer.toString(d.limit())));
             request.responseHeaders.add(Map.entry(REMAINING, Integer.toString(d.remaining())));
             request.responseHeaders.add(Map.entry(RESET, Long.toString(d.resetSeconds())));
             if (!d.allowed()) {
                 request.responseHeaders.add(Map.entry(HttpHeaderNames.RETRY_AFTER, Long.toString(d.retryAfterSeconds())));
-                Responses.error(ctx, request, ProxyError.rateLimited("rate_limit_exceeded",
+                Responses.error(steps.ctx(), request, ProxyError.rateLimited("rate_limit_exceeded",
                         "rate limit of " + d.limit() + " requests per minute exceeded; retry after " + d.retryAfterSeconds() + " s"));
                 return;
             }
         }
-        ctx.fireChannelRead(msg);
+        steps.proceed(request);
     }
 }

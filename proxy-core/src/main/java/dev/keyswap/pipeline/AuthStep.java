@@ -3,7 +3,6 @@ package dev.keyswap.pipeline;
 import dev.keyswap.auth.ApiKey;
 import dev.keyswap.auth.Authenticator;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -17,20 +16,18 @@ import org.slf4j.LoggerFactory;
  * holds back body chunks the codec has already decoded: nothing moves before the token is
  * accepted (and only then is {@code 100 Continue} sent).
  */
-public final class AuthHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LoggerFactory.getLogger(AuthHandler.class);
+public final class AuthStep implements HeadStep {
+    private static final Logger log = LoggerFactory.getLogger(AuthStep.class);
     private final Authenticator.ConnectionTokens tokens;
 
-    public AuthHandler(Authenticator authenticator) {
+    /** One per client connection: it remembers the connection's last token. */
+    public AuthStep(Authenticator authenticator) {
         this.tokens = authenticator.forConnection();
     }
 
     @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof InboundRequest request)) {
-            ctx.fireChannelRead(msg);
-            return;
-        }
+    public void onHead(HeadSteps steps, InboundRequest request) {
+        ChannelHandlerContext ctx = steps.ctx();
         TokenExtractor.Found found = TokenExtractor.find(request.head.headers(), request.rawQuery);
         if (found == null) {
             Responses.error(ctx, request, ProxyError.unauthorized("missing_token",
@@ -39,10 +36,11 @@ public final class AuthHandler extends ChannelInboundHandlerAdapter {
         }
         request.tokenSlot = found.slot();
         CompletableFuture<Optional<ApiKey>> lookup = tokens.lookup(found.token());
-        Parking.whenDone(ctx, lookup, () -> onKey(ctx, request, lookup));
+        Parking.whenDone(ctx, lookup, () -> onKey(steps, request, lookup));
     }
 
-    private void onKey(ChannelHandlerContext ctx, InboundRequest request, CompletableFuture<Optional<ApiKey>> lookup) {
+    private void onKey(HeadSteps steps, InboundRequest request, CompletableFuture<Optional<ApiKey>> lookup) {
+        ChannelHandlerContext ctx = steps.ctx();
         if (!ctx.channel().isActive()) {
             return;
         }
@@ -60,7 +58,7 @@ public final class AuthHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         request.apiKey = found.get();
-        ctx.fireChannelRead(request);
+        steps.proceed(request);
     }
 
     private static ProxyError refusal(Optional<ApiKey> found, InboundRequest request) {

@@ -1,0 +1,119 @@
+package dev.keyswap.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** The head steps as one handler: in order, stoppable by any step, resumable after a park. */
+class HeadStepsTest {
+    private final List<String> ran = new ArrayList<>();
+
+    private HeadStep passing(String name) {
+        return (steps, request) -> {
+            ran.add(name);
+            steps.proceed(request);
+        };
+    }
+
+    private static EmbeddedChannel channel(HeadSteps steps) {
+        return new EmbeddedChannel(new HttpServerCodec(), new RequestGuard(0), steps);
+    }
+
+    private static void send(EmbeddedChannel ch, String path) {
+        ch.writeInbound(Unpooled.copiedBuffer("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void everyStepRunsInOrderAndTheRequestThenGoesOnOnce() {
+        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), passing("auth"), passing("swap")));
+        send(ch, "/openai/v1/models");
+        InboundRequest request = assertInstanceOf(InboundRequest.class, ch.readInbound());
+        assertEquals("/openai/v1/models", request.path());
+        assertInstanceOf(LastHttpContent.class, ch.readInbound());
+        assertNull(ch.readInbound());
+        assertEquals(List.of("route", "auth", "swap"), ran);
+
+        // The next request on the connection starts from the first step again.
+        send(ch, "/openai/v1/files");
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        assertEquals(List.of("route", "auth", "swap", "route", "auth", "swap"), ran);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aStepThatAnswersEndsTheRequestThereAndLaterStepsNeverSeeIt() {
+        HeadStep refusing = (steps, request) -> {
+            ran.add("auth");
+            Responses.error(steps.ctx(), request, ProxyError.unauthorized("missing_token", "no token"));
+        };
+        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), refusing, passing("swap")));
+        send(ch, "/openai/v1/models");
+        assertEquals(List.of("route", "auth"), ran);
+        // Only the bodiless request's empty last content goes on (to whoever discards it).
+        assertInstanceOf(LastHttpContent.class, ch.readInbound());
+        assertNull(ch.readInbound());
+        String response = drainOutbound(ch);
+        assertTrue(response.startsWith("HTTP/1.1 401 "), response);
+        assertTrue(response.contains("\"code\":\"missing_token\""), response);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aParkedStepResumesTheChainWhereItStopped() {
+        CompletableFuture<String> lookup = new CompletableFuture<>();
+        HeadStep parking = (steps, request) -> {
+            ran.add("auth");
+            Parking.whenDone(steps.ctx(), lookup, () -> {
+                ran.add("auth:" + lookup.join());
+                steps.proceed(request);
+            });
+        };
+        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), parking, passing("swap")));
+        send(ch, "/openai/v1/models");
+        LastHttpContent held = assertInstanceOf(LastHttpContent.class, ch.readInbound());
+        assertNull(ch.readInbound(), "the head is held while the lookup is out (in the server, flow control holds its content too)");
+        assertEquals(List.of("route", "auth"), ran);
+
+        lookup.complete("key_1");
+        ch.runPendingTasks();
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        assertEquals(List.of("route", "auth", "auth:key_1", "swap"), ran);
+        held.release();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void whatIsNotARequestHeadPassesStraightThrough() {
+        EmbeddedChannel ch = new EmbeddedChannel(new HeadSteps(passing("route")));
+        LastHttpContent content = new DefaultLastHttpContent(Unpooled.copiedBuffer("x", StandardCharsets.US_ASCII));
+        ch.writeInbound(content);
+        assertSame(content, ch.readInbound());
+        assertEquals(List.of(), ran);
+        content.release();
+        ch.finishAndReleaseAll();
+    }
+
+    private static String drainOutbound(EmbeddedChannel ch) {
+        StringBuilder out = new StringBuilder();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            out.append(b.toString(StandardCharsets.ISO_8859_1));
+            b.release();
+        }
+        return out.toString();
+    }
+}
