@@ -7,13 +7,12 @@ import static dev.keyswap.store.Jdbc.setDouble;
 import static dev.keyswap.store.Jdbc.setInstant;
 import static dev.keyswap.store.Jdbc.setLong;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keyswap.usage.UsageRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,17 +24,20 @@ import javax.sql.DataSource;
 
 /** Blocking repository for usage records; call it on the JDBC executor. */
 public final class UsageStore {
-    /** What readers see (the usage_records view, V6). */
+    /** What readers see (the usage_records view, V7). */
     private static final String COLUMNS = "time, request_id, actor_id, token_id, provider, connection_id, method, path,"
             + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd";
-    /** What the writer binds per row: the repeating columns are one usage_dims id. */
-    private static final String ROW_COLUMNS = "time, request_id, dims_id, path, status, duration_us, upstream_us,"
-            + " bytes_in, bytes_out, input_tokens, output_tokens, cost_usd";
-    private static final int COLUMN_COUNT = 12;
-    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /**
+     * What the writer binds per row: the repeating columns are one usage_dims id, the path a
+     * usage_paths id, and Keyswap's own request ids two integers (V7), so that no text is bound.
+     */
+    private static final String ROW_COLUMNS = "time, request_hi, request_lo, request_id, dims_id, path_id, status,"
+            + " duration_us, upstream_us, bytes_in, bytes_out, input_tokens, output_tokens, cost_usd";
+    private static final int COLUMN_COUNT = 14;
+    private static final String ROW = "(" + String.join(", ", Collections.nCopies(COLUMN_COUNT, "?")) + ")";
     /**
      * Rows per multi-row INSERT. One statement step per 64 rows instead of per row roughly halves
-     * the writer's CPU per record (proxy-bench, usage writer thread), and 64 × 12 parameters stay
+     * the writer's CPU per record (proxy-bench, usage writer thread), and 64 × 14 parameters stay
      * far below SQLite's limit of 32,766.
      */
     static final int ROWS_PER_INSERT = 64;
@@ -46,6 +48,13 @@ public final class UsageStore {
             + " AND connection_id = ? AND method = ? AND model = ?";
     /** Dimension combinations remembered by the writer: keys × providers × models in use, with room to spare. */
     private static final int DIMS_CACHED = 10_000;
+    private static final String ADD_PATH = "INSERT INTO usage_paths (path) VALUES (?) ON CONFLICT DO NOTHING";
+    private static final String FIND_PATH = "SELECT id FROM usage_paths WHERE path = ?";
+    /** Paths remembered by the writer: an API's endpoints, and ids in paths (files, batches) while in use. */
+    private static final int PATHS_CACHED = 10_000;
+    /** Keyswap's own request ids (RequestIds): stored as two integers of 16 and 8 hex digits. */
+    private static final String REQUEST_ID_PREFIX = "req_";
+    private static final int REQUEST_ID_LENGTH = REQUEST_ID_PREFIX.length() + 24;
     private static final long MILLIS_PER_DAY = 86_400_000L;
 
     private static final String ADD_TO_DAILY = "INSERT INTO usage_daily (day, actor_id, token_id, provider, connection_id,"
@@ -112,8 +121,9 @@ public final class UsageStore {
     }
 
     private final DataSource ds;
-    /** usage_dims ids already stored; only ids of committed transactions get here. */
-    private final Cache<Dims, Long> dimsIds = Caffeine.newBuilder().maximumSize(DIMS_CACHED).executor(Runnable::run).build();
+    private final LookupIds<Dims> dimsIds = new LookupIds<>(ADD_DIMS, FIND_DIMS, UsageStore::bindDims, DIMS_CACHED);
+    private final LookupIds<String> pathIds = new LookupIds<>(ADD_PATH, FIND_PATH, (ps, path) -> ps.setString(1, path),
+            PATHS_CACHED);
 
     public UsageStore(Database db) {
         this.ds = db.dataSource();
@@ -126,14 +136,16 @@ public final class UsageStore {
         }
         // One transaction per batch: SQLite syncs once per commit, so this is what makes the
         // background writer keep up, not just what makes it atomic.
-        Map<Dims, Long> added = new HashMap<>();
+        LookupIds<Dims>.Batch dimsBatch = dimsIds.batch();
+        LookupIds<String>.Batch pathBatch = pathIds.batch();
         Jdbc.inTransaction(ds, "inserting " + records.size() + " usage records", c -> {
-            long[] dims = dimsIds(c, records, added);
+            long[] dims = dimsBatch.ids(c, records, Dims::of);
+            long[] paths = pathBatch.ids(c, records, UsageRecord::path);
             int full = records.size() / ROWS_PER_INSERT * ROWS_PER_INSERT;
             if (full > 0) {
                 try (PreparedStatement ps = c.prepareStatement(INSERT_MANY)) {
                     for (int start = 0; start < full; start += ROWS_PER_INSERT) {
-                        insertRows(ps, records, dims, start, ROWS_PER_INSERT);
+                        insertRows(ps, records, dims, paths, start, ROWS_PER_INSERT);
                     }
                 }
             }
@@ -142,50 +154,13 @@ public final class UsageStore {
                 // The rows after the last full INSERT_MANY in one statement too: stepping a one-row
                 // INSERT per record cost ~10 % of the writer's time at the default batch size.
                 try (PreparedStatement ps = c.prepareStatement(insertOf(rest))) {
-                    insertRows(ps, records, dims, full, rest);
+                    insertRows(ps, records, dims, paths, full, rest);
                 }
             }
             addToDaily(c, records);
         });
-        // Committed: the new combinations exist now (a rolled-back id must never be reused).
-        dimsIds.putAll(added);
-    }
-
-    /** The usage_dims id of each record, adding combinations not stored yet to {@code added}. */
-    private long[] dimsIds(Connection c, List<UsageRecord> records, Map<Dims, Long> added) throws SQLException {
-        long[] ids = new long[records.size()];
-        PreparedStatement insert = null;
-        PreparedStatement find = null;
-        try {
-            for (int i = 0; i < ids.length; i++) {
-                Dims d = Dims.of(records.get(i));
-                Long id = dimsIds.getIfPresent(d);
-                if (id == null) {
-                    id = added.get(d);
-                }
-                if (id == null) {
-                    if (insert == null) {
-                        insert = c.prepareStatement(ADD_DIMS);
-                        find = c.prepareStatement(FIND_DIMS);
-                    }
-                    bindDims(insert, d);
-                    insert.executeUpdate();
-                    bindDims(find, d);
-                    try (ResultSet rs = find.executeQuery()) {
-                        rs.next();
-                        id = rs.getLong(1);
-                    }
-                    added.put(d, id);
-                }
-                ids[i] = id;
-            }
-        } finally {
-            if (insert != null) {
-                insert.close();
-                find.close();
-            }
-        }
-        return ids;
+        dimsBatch.commit();
+        pathBatch.commit();
     }
 
     private static void bindDims(PreparedStatement ps, Dims d) throws SQLException {
@@ -254,10 +229,19 @@ public final class UsageStore {
         }
     }
 
+    /** The first record of a request id (a scan: no index is kept for this rare lookup). */
     public Optional<UsageRecord> findByRequestId(String requestId) {
-        String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE request_id = ? ORDER BY id LIMIT 1";
+        boolean own = isOwnRequestId(requestId);
+        String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE id = (SELECT id FROM usage_rows WHERE "
+                + (own ? "request_hi = ? AND request_lo = ? OR " : "") + "request_id = ? ORDER BY id LIMIT 1)";
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, requestId);
+            int next = 1;
+            if (own) {
+                ps.setLong(next++, requestIdHigh(requestId));
+                ps.setLong(next++, requestIdLow(requestId));
+            }
+            // Rows stored before V7 keep even Keyswap's own ids as text.
+            ps.setString(next, requestId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(map(rs)) : Optional.empty();
             }
@@ -278,28 +262,64 @@ public final class UsageStore {
     }
 
     /** Runs a statement of {@code rows} rows (see {@link #insertOf}) on the records from {@code from}. */
-    private static void insertRows(PreparedStatement ps, List<UsageRecord> records, long[] dims, int from, int rows)
-            throws SQLException {
+    private static void insertRows(PreparedStatement ps, List<UsageRecord> records, long[] dims, long[] paths, int from,
+                                   int rows) throws SQLException {
         for (int i = 0; i < rows; i++) {
-            bind(ps, i * COLUMN_COUNT, records.get(from + i), dims[from + i]);
+            bind(ps, i * COLUMN_COUNT, records.get(from + i), dims[from + i], paths[from + i]);
         }
         ps.executeUpdate();
     }
 
     /** Binds one row's {@value #COLUMN_COUNT} parameters after the first {@code offset}. */
-    private static void bind(PreparedStatement ps, int offset, UsageRecord r, long dimsId) throws SQLException {
+    private static void bind(PreparedStatement ps, int offset, UsageRecord r, long dimsId, long pathId) throws SQLException {
         setInstant(ps, offset + 1, r.time());
-        ps.setString(offset + 2, r.requestId());
-        ps.setLong(offset + 3, dimsId);
-        ps.setString(offset + 4, r.path());
-        ps.setInt(offset + 5, r.status());
-        ps.setLong(offset + 6, r.durationMicros());
-        ps.setLong(offset + 7, r.upstreamMicros());
-        ps.setLong(offset + 8, r.bytesIn());
-        ps.setLong(offset + 9, r.bytesOut());
-        setLong(ps, offset + 10, r.inputTokens());
-        setLong(ps, offset + 11, r.outputTokens());
-        setDouble(ps, offset + 12, r.costUsd());
+        String requestId = r.requestId();
+        if (isOwnRequestId(requestId)) {
+            ps.setLong(offset + 2, requestIdHigh(requestId));
+            ps.setLong(offset + 3, requestIdLow(requestId));
+            ps.setNull(offset + 4, Types.VARCHAR);
+        } else {
+            ps.setNull(offset + 2, Types.BIGINT);
+            ps.setNull(offset + 3, Types.BIGINT);
+            ps.setString(offset + 4, requestId); // null breaks the row's CHECK: the batch fails, as it should
+        }
+        ps.setLong(offset + 5, dimsId);
+        ps.setLong(offset + 6, pathId);
+        ps.setInt(offset + 7, r.status());
+        ps.setLong(offset + 8, r.durationMicros());
+        ps.setLong(offset + 9, r.upstreamMicros());
+        ps.setLong(offset + 10, r.bytesIn());
+        ps.setLong(offset + 11, r.bytesOut());
+        setLong(ps, offset + 12, r.inputTokens());
+        setLong(ps, offset + 13, r.outputTokens());
+        setDouble(ps, offset + 14, r.costUsd());
+    }
+
+    /** An own request id's first 16 hex digits, as the signed 64-bit integer with those bits. */
+    private static long requestIdHigh(String ownId) {
+        return Long.parseUnsignedLong(ownId, REQUEST_ID_PREFIX.length(), REQUEST_ID_LENGTH - 8, 16);
+    }
+
+    /** An own request id's last 8 hex digits. */
+    private static long requestIdLow(String ownId) {
+        return Long.parseLong(ownId, REQUEST_ID_LENGTH - 8, REQUEST_ID_LENGTH, 16);
+    }
+
+    /**
+     * "req_" and 24 lowercase hex digits: the only ids stored as integers, because the view prints
+     * them back in exactly that form (uppercase digits would come back lowercase).
+     */
+    static boolean isOwnRequestId(String id) {
+        if (id == null || id.length() != REQUEST_ID_LENGTH || !id.startsWith(REQUEST_ID_PREFIX)) {
+            return false;
+        }
+        for (int i = REQUEST_ID_PREFIX.length(); i < REQUEST_ID_LENGTH; i++) {
+            char ch = id.charAt(i);
+            if ((ch < '0' || ch > '9') && (ch < 'a' || ch > 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static UsageRecord map(ResultSet rs) throws SQLException {

@@ -23,7 +23,7 @@ class DatabaseTest {
     @TempDir
     Path dir;
 
-    private static String queryString(DataSource ds, String sql) throws SQLException {
+    static String queryString(DataSource ds, String sql) throws SQLException {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             assertTrue(rs.next(), "no row for " + sql);
             return rs.getString(1);

@@ -80,6 +80,64 @@ class UsageStoreTest {
         }
     }
 
+    /** Raw columns of the stored row of a request id given as text or as integers: "hi/lo/text/typeof(hi)". */
+    private String storedForm(String requestId) throws Exception {
+        try (java.sql.Connection c = db.dataSource().getConnection();
+                java.sql.PreparedStatement ps = c.prepareStatement("SELECT r.request_hi, r.request_lo, r.request_id,"
+                        + " typeof(r.request_hi) FROM usage_rows r JOIN usage_records v ON v.id = r.id WHERE v.request_id = ?")) {
+            ps.setString(1, requestId);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next(), requestId);
+                return rs.getString(1) + "/" + rs.getString(2) + "/" + rs.getString(3) + "/" + rs.getString(4);
+            }
+        }
+    }
+
+    @Test
+    void keyswapsOwnRequestIdsAreStoredAsIntegersAndReadBackExactly() throws Exception {
+        List<String> own = List.of("req_000000000000000000000000", "req_ffffffffffffffffffffffff",
+                "req_8000000000000000ffffffff", "req_7fffffffffffffff80000000", "req_0123456789abcdef01234567");
+        // Near misses keep their text: uppercase digits, a wrong length or prefix, a non-hex digit.
+        List<String> other = List.of("req_0123456789ABCDEF01234567", "req_0123456789abcdef0123456", "req_0123456789abcdef012345678",
+                "req-0123456789abcdef01234567", "req_0123456789abcdefg1234567", "REQ_0123456789abcdef01234567", "req_+123456789abcdef01234567");
+        List<UsageRecord> batch = new ArrayList<>();
+        for (String id : own) {
+            batch.add(unmetered(id));
+        }
+        for (String id : other) {
+            batch.add(unmetered(id));
+        }
+        store.insertBatch(batch);
+
+        for (String id : own) {
+            assertEquals(unmetered(id), store.findByRequestId(id).orElseThrow(), id);
+            String stored = storedForm(id);
+            assertTrue(stored.endsWith("/null/integer"), id + " stored as " + stored);
+        }
+        assertEquals("-9223372036854775808/4294967295/null/integer", storedForm("req_8000000000000000ffffffff"));
+        for (String id : other) {
+            assertEquals(unmetered(id), store.findByRequestId(id).orElseThrow(), id);
+            assertEquals("null/null/" + id + "/null", storedForm(id));
+        }
+        assertTrue(store.findByRequestId("req_0123456789abcdef01234568").isEmpty());
+    }
+
+    @Test
+    void eachPathIsStoredOnceAndNamedByItsId() throws Exception {
+        List<UsageRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            String path = i % 3 == 0 ? "/v1/chat/completions" : i % 3 == 1 ? "/v1/embeddings" : "/v1/files/file-" + (i % 5);
+            batch.add(new UsageRecord(T0.plusMillis(i), "req-" + i, "act_admin", "key_1", "openai", null, "POST", path, 200,
+                    i, i, i, i, null, null, null, null));
+        }
+        store.insertBatch(batch.subList(0, 150));
+        store.insertBatch(batch.subList(150, 300));
+        assertEquals("7", DatabaseTest.queryString(db.dataSource(), "SELECT COUNT(*) FROM usage_paths"), "2 endpoints and 5 file paths");
+        for (UsageRecord r : batch) {
+            assertEquals(r, store.findByRequestId(r.requestId()).orElseThrow(), r.requestId());
+        }
+    }
+
     private static UsageRecord record(Instant time, String actor, String token, String provider, String connection, int status,
                                       String model, Long in, Long out, Double cost, long bytesIn, long bytesOut) {
         return new UsageRecord(time, "req-" + time.toEpochMilli() + "-" + status, actor, token, provider, connection, "POST",
@@ -190,15 +248,19 @@ class UsageStoreTest {
                 + " VALUES (" + T0.toEpochMilli() + ", 'req-1', 'act_admin', 'key_1', 'openai', NULL, 'POST', '/v1/chat/completions',"
                 + " 201, 1501, 901, 321, 4097, 'gpt-4o-mini', 13, 35, 0.000125),"
                 + " (" + T0.toEpochMilli() + ", 'req-plain', NULL, NULL, NULL, 'conn_1', 'GET', '/status',"
+                + " 502, 10, 0, 0, 0, NULL, NULL, NULL, NULL),"
+                + " (" + T0.toEpochMilli() + ", 'req_0123456789abcdef01234567', NULL, NULL, NULL, 'conn_1', 'GET', '/status',"
                 + " 502, 10, 0, 0, 0, NULL, NULL, NULL, NULL)");
         db = Database.open(url);
         store = new UsageStore(db);
-        assertEquals(2, store.count());
+        assertEquals(3, store.count());
+        assertEquals(unmetered("req_0123456789abcdef01234567"), store.findByRequestId("req_0123456789abcdef01234567").orElseThrow(),
+                "an id of Keyswap's own form stored as text before V7");
         assertEquals(new UsageRecord(T0, "req-1", "act_admin", "key_1", "openai", null, "POST", "/v1/chat/completions", 201,
                 1501, 901, 321, 4097, "gpt-4o-mini", 13L, 35L, 0.000125), store.findByRequestId("req-1").orElseThrow());
         assertEquals(unmetered("req-plain"), store.findByRequestId("req-plain").orElseThrow());
         store.insertBatch(List.of(metered(2), unmetered("req-plain-2")));
-        assertEquals(4, store.count());
+        assertEquals(5, store.count());
         assertEquals(unmetered("req-plain-2"), store.findByRequestId("req-plain-2").orElseThrow());
     }
 

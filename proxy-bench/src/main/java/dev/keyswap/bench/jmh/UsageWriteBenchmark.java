@@ -34,10 +34,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p><b>Budget: under 2 µs per record.</b> The writer runs on the proxy's CPUs, so its time per
  * record is part of the CPU per proxied request that must stay at or under nginx's (~20–28 µs
  * here, for a proxy that records nothing); the event loop's own work already takes most of that.
- * <b>Missed today: ~3.2 µs</b> (async-profiler: SQLite's step 42 %, the driver's per-parameter JNI
- * binds 32 %, the daily rollup 10 %, commit 8 %). Writing the values into the SQL as literals
- * instead of binding them was tried and measured 5.8–7.0 µs: SQLite parsing and compiling the
- * literals (58 % in {@code prepare}) costs more than the binds it saves.
+ * <b>Missed today: ~3.2 µs</b> (3.6 before V7 bound no text per row; async-profiler before V7: SQLite's
+ * step 42 %, the driver's per-parameter JNI binds 32 %, the daily rollup 10 %, commit 8 %). Writing
+ * the values into the SQL as literals instead of binding them was tried and measured 5.8–7.0 µs:
+ * SQLite parsing and compiling the literals (58 % in {@code prepare}) costs more than the binds it
+ * saves. The whole batch as one JSON text through {@code json_each} measured 13.5 µs.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -67,7 +68,9 @@ public class UsageWriteBenchmark {
         Instant now = Instant.now();
         for (int i = 0; i < BATCH; i++) {
             long n = next++;
-            batch.add(new UsageRecord(now, "req_" + Long.toString(n, 36) + "x8Kq2Zp", "act_bench", "key_bench", "openai",
+            // Request ids in Keyswap's own form (RequestIds: "req_" + 24 hex digits, random).
+            String requestId = String.format("req_%016x%08x", n * 0x9E3779B97F4A7C15L, (int) (n * 0x2545F491L));
+            batch.add(new UsageRecord(now, requestId, "act_bench", "key_bench", "openai",
                     null, "POST", "/v1/chat/completions", 200, 1800 + n % 300, 1500 + n % 200, 312, 640 + n % 50,
                     "gpt-4o-mini", 12L, 34L, 0.0000243));
         }
