@@ -28,17 +28,20 @@ final class LookupIds<K> {
         void bind(PreparedStatement ps, K value) throws SQLException;
     }
 
+    private final String table;
     private final String add;
     private final String find;
     private final Binder<K> binder;
     private final Cache<K, Long> stored;
 
     /**
+     * @param table  the lookup table, for messages
      * @param add    an {@code INSERT … ON CONFLICT DO NOTHING} of the value's columns
      * @param find   a {@code SELECT id … WHERE} the same columns
      * @param cached how many values to remember: those in use, with room to spare
      */
-    LookupIds(String add, String find, Binder<K> binder, int cached) {
+    LookupIds(String table, String add, String find, Binder<K> binder, int cached) {
+        this.table = table;
         this.add = add;
         this.find = find;
         this.binder = binder;
@@ -61,6 +64,9 @@ final class LookupIds<K> {
             try {
                 for (int i = 0; i < ids.length; i++) {
                     K value = valueOf.apply(items.get(i));
+                    if (value == null) { // as a NOT NULL column would: the whole batch fails
+                        throw new SQLException("a null value cannot be stored in " + table);
+                    }
                     Long id = stored.getIfPresent(value);
                     if (id == null) {
                         id = added.get(value);

@@ -121,9 +121,10 @@ public final class UsageStore {
     }
 
     private final DataSource ds;
-    private final LookupIds<Dims> dimsIds = new LookupIds<>(ADD_DIMS, FIND_DIMS, UsageStore::bindDims, DIMS_CACHED);
-    private final LookupIds<String> pathIds = new LookupIds<>(ADD_PATH, FIND_PATH, (ps, path) -> ps.setString(1, path),
-            PATHS_CACHED);
+    private final LookupIds<Dims> dimsIds =
+            new LookupIds<>("usage_dims", ADD_DIMS, FIND_DIMS, UsageStore::bindDims, DIMS_CACHED);
+    private final LookupIds<String> pathIds =
+            new LookupIds<>("usage_paths", ADD_PATH, FIND_PATH, (ps, path) -> ps.setString(1, path), PATHS_CACHED);
 
     public UsageStore(Database db) {
         this.ds = db.dataSource();

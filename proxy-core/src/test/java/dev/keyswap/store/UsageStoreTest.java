@@ -219,6 +219,17 @@ class UsageStoreTest {
     }
 
     @Test
+    void aRecordWithoutAPathFailsItsBatchLikeAnyMissingColumn() {
+        UsageRecord noPath = new UsageRecord(T0, "req-nopath", "act_admin", "key_1", "openai", null, "POST", null, 200,
+                1, 1, 1, 1, null, null, null, null);
+        StoreException e = assertThrows(StoreException.class, () -> store.insertBatch(List.of(metered(1), noPath)));
+        assertTrue(e.getMessage().contains("2 usage records"), e.getMessage());
+        assertEquals(0, store.count());
+        store.insertBatch(List.of(metered(2)));
+        assertEquals(metered(2), store.findByRequestId("req-2").orElseThrow());
+    }
+
+    @Test
     void failingRowInsideAMultiRowInsertInsertsNothing() {
         List<UsageRecord> batch = new ArrayList<>();
         for (int i = 0; i < UsageStore.ROWS_PER_INSERT * 2 + 3; i++) {
