@@ -71,6 +71,24 @@ final class ByteScan {
         return to;
     }
 
+    /** The index of the first {@code b} in {@code [from, to)}, or {@code to} if there is none. */
+    static int indexOf(byte[] src, int from, int to, byte b) {
+        long repeated = ONES * (b & 0xFF);
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long found = zeroByte((long) LONGS.get(src, i) ^ repeated);
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (src[i] == b) {
+                return i;
+            }
+        }
+        return to;
+    }
+
     /** High bit set in the lowest zero byte of {@code x} (and possibly in bytes above it). */
     private static long zeroByte(long x) {
         return (x - ONES) & ~x & HIGHS;

@@ -205,6 +205,11 @@ final class JsonUsageScanner {
         eventType = type;
     }
 
+    /** A model has been reported by an earlier document or event. */
+    boolean modelKnown() {
+        return fields.model() != null;
+    }
+
     boolean stopped() {
         return state == STOPPED;
     }

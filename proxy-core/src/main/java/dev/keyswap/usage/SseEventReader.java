@@ -10,6 +10,17 @@ package dev.keyswap.usage;
  * <p>State is a few ints and an 8-byte field-name buffer; the event name is never kept, only
  * matched as it streams past against the two names that matter ({@code message_start}, and the
  * {@code response.} prefix).
+ *
+ * <p>Most events of a stream carry no counts: OpenAI's content chunks ({@code "usage":null} when
+ * the client asked for usage, no {@code usage} at all otherwise), Anthropic's content deltas,
+ * the Responses API's text deltas. Once the stream's model is known, an event that lies whole in
+ * the bytes at hand and whose bytes spell {@code usage} nowhere but in {@code "usage":null}, and
+ * hold no backslash-u escape (which could spell a name in disguise), is passed over after a
+ * search for its end, not read: reading one cost ~1.3 µs per OpenAI chunk
+ * ({@code UsageExtractionBenchmark}), most of the CPU a streamed response costs Keyswap beyond the
+ * relay. Such an event can change nothing but the model, and every provider repeats the model in
+ * the events that carry counts, so what a stream reports is unchanged; a stream that renamed its
+ * model only in events without counts would keep the first name.
  */
 final class SseEventReader {
     /** Longer than any field name we act on ("data", "event"); a longer name is ignored. */
@@ -39,6 +50,8 @@ final class SseEventReader {
     private boolean maybeResponse;
     private boolean lastWasCarriageReturn;
     private boolean eventHasData;
+    /** Some of the current event has been read (or judged unskippable): no more looking ahead. */
+    private boolean eventBegun;
 
     SseEventReader(JsonUsageScanner scanner) {
         this.scanner = scanner;
@@ -53,6 +66,17 @@ final class SseEventReader {
                 if (b == '\n') { // the LF of a CRLF whose CR ended the previous chunk or line
                     i++;
                     continue;
+                }
+            }
+            if (!eventBegun) {
+                eventBegun = true;
+                if (scanner.modelKnown()) {
+                    int next = endOfEventWithoutCounts(src, i, to);
+                    if (next >= 0) {
+                        eventBegun = false;
+                        i = next;
+                        continue;
+                    }
                 }
             }
             switch (lineState) {
@@ -157,6 +181,67 @@ final class SseEventReader {
         scanner.reset();
         eventHasData = false;
         eventNameLength = 0;
+        eventBegun = false;
+    }
+
+    /**
+     * If the event starting at {@code from} ends (with its blank line) before {@code to} and its
+     * bytes can carry no counts, the index after that blank line (with the carriage-return state
+     * set as reading it would have left it); else -1.
+     */
+    private int endOfEventWithoutCounts(byte[] src, int from, int to) {
+        int i = from;
+        while (i < to) {
+            int end = ByteScan.lineEnd(src, i, to);
+            if (end == to) {
+                return -1; // the event goes on past these bytes
+            }
+            int after = end + 1;
+            boolean crlf = src[end] == '\r' && after < to && src[after] == '\n';
+            if (crlf) {
+                after++;
+            } else if (src[end] == '\r' && after == to) {
+                return -1; // a CR at the very end: this line's end is not known yet
+            }
+            if (end == i) { // a blank line: the event ends here
+                if (mayCarryCounts(src, from, end)) {
+                    return -1;
+                }
+                lastWasCarriageReturn = src[end] == '\r' && !crlf;
+                return after;
+            }
+            i = after;
+        }
+        return -1;
+    }
+
+    private static final byte[] USAGE = {'u', 's', 'a', 'g', 'e'};
+    private static final byte[] NULL_VALUE = {'"', ':', 'n', 'u', 'l', 'l'};
+
+    /** The bytes spell {@code usage} other than in {@code "usage":null}, or hold a backslash-u escape. */
+    private static boolean mayCarryCounts(byte[] src, int from, int to) {
+        for (int u = ByteScan.indexOf(src, from, to, (byte) 'u'); u < to; u = ByteScan.indexOf(src, u + 1, to, (byte) 'u')) {
+            if (u > from && src[u - 1] == '\\') {
+                return true;
+            }
+            if (startsWith(src, u, to, USAGE)
+                    && !(u > from && src[u - 1] == '"' && startsWith(src, u + USAGE.length, to, NULL_VALUE))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean startsWith(byte[] src, int at, int to, byte[] word) {
+        if (to - at < word.length) {
+            return false;
+        }
+        for (int j = 0; j < word.length; j++) {
+            if (src[at + j] != word[j]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private boolean isField(byte[] name) {

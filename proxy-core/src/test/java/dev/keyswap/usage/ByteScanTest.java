@@ -28,6 +28,15 @@ class ByteScanTest {
         return to;
     }
 
+    private static int naiveIndexOf(byte[] src, int from, int to, byte b) {
+        for (int i = from; i < to; i++) {
+            if (src[i] == b) {
+                return i;
+            }
+        }
+        return to;
+    }
+
     @Test
     void everyByteValueAtEveryPositionOfARunIsFoundWhereTheLoopFindsIt() {
         for (int value = 0; value < 256; value++) {
@@ -40,6 +49,8 @@ class ByteScanTest {
                         String where = "value 0x" + Integer.toHexString(value) + " at " + at + ", [" + from + ", " + to + ")";
                         assertEquals(naivePlainStringEnd(src, from, to), ByteScan.plainStringEnd(src, from, to), where);
                         assertEquals(naiveLineEnd(src, from, to), ByteScan.lineEnd(src, from, to), where);
+                        assertEquals(naiveIndexOf(src, from, to, (byte) value), ByteScan.indexOf(src, from, to, (byte) value), where);
+                        assertEquals(naiveIndexOf(src, from, to, (byte) 'u'), ByteScan.indexOf(src, from, to, (byte) 'u'), where);
                     }
                 }
             }

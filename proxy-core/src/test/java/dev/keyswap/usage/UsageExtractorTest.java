@@ -74,6 +74,75 @@ class UsageExtractorTest {
         }
     }
 
+    /** OpenAI content chunks as sent with stream_options.include_usage ("usage":null) and without. */
+    private static String openAiChunk(String model, String content, boolean usageNull) {
+        return "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"" + model
+                + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content + "\"}}]"
+                + (usageNull ? ",\"usage\":null" : "") + "}\n\n";
+    }
+
+    @Test
+    void onceTheModelIsKnownEventsThatCannotCarryCountsAreNotRead() {
+        // Observable only through a model renamed in events without counts (no provider does
+        // that) and a last event with counts but no model: when the events are whole in the bytes
+        // at hand they are passed over, and the first name stays.
+        String body = openAiChunk("gpt-4o-mini", "Hi", true) + openAiChunk("renamed", " there", true)
+                + openAiChunk("renamed", "!", false)
+                + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}}\n\n"
+                + "data: [DONE]\n\n";
+        assertEquals(new TokenUsage("gpt-4o-mini", 9L, 3L), extract(SSE, bytes(body), Integer.MAX_VALUE, false));
+        assertEquals(new TokenUsage("gpt-4o-mini", 9L, 3L), extract(SSE, bytes(body), Integer.MAX_VALUE, true));
+        // Fed a byte at a time no event is ever whole, so every one is read: the counts are the same.
+        assertEquals(new TokenUsage("renamed", 9L, 3L), extract(SSE, bytes(body), 1, false));
+        // Until a model is known, every event is read.
+        assertEquals(new TokenUsage("renamed", 9L, 3L),
+                extract(SSE, bytes(body.replace("\"model\":\"gpt-4o-mini\",", "")), Integer.MAX_VALUE, false));
+    }
+
+    @Test
+    void anEventThatMightCarryCountsIsAlwaysRead() {
+        String first = openAiChunk("gpt-4o-mini", "Hi", true);
+        for (String usage : new String[] {
+            "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}",
+            "\"usage\" : {\"prompt_tokens\":9,\"completion_tokens\":3}",
+            "\"usage\":null,\"x\":1,\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3}",
+            "\"\\u0075sage\":{\"prompt_tokens\":9,\"completion_tokens\":3}",
+            "\"us\\u0061ge\":{\"prompt_tokens\":9,\"completion_tokens\":3}",
+        }) {
+            String last = "data: {\"model\":\"gpt-4o-mini\",\"choices\":[]," + usage + "}\n\n";
+            for (String lineEnd : new String[] {"\n", "\r\n", "\r"}) {
+                byte[] body = bytes((first + last).replace("\n", lineEnd));
+                assertEquals(new TokenUsage("gpt-4o-mini", 9L, 3L), extract(SSE, body, Integer.MAX_VALUE, false),
+                        usage + " with line ends " + lineEnd.replace("\r", "CR").replace("\n", "LF"));
+                for (int split = 0; split <= body.length; split++) {
+                    UsageExtractor extractor = UsageExtractor.forContentType(SSE);
+                    feed(extractor, Arrays.copyOfRange(body, 0, split), false);
+                    feed(extractor, Arrays.copyOfRange(body, split, body.length), true);
+                    assertEquals(new TokenUsage("gpt-4o-mini", 9L, 3L), extractor.result(), usage + " split at " + split);
+                }
+            }
+        }
+    }
+
+    @Test
+    void passedOverEventsLeaveTheLineStateAsReadingThemWould() {
+        // Count-less events ending in CR, CRLF or a mix, with the next event right behind, and a
+        // CR that ends one chunk whose LF starts the next.
+        String skipped = openAiChunk("gpt-4o-mini", "a", true);
+        String counts = "data: {\"model\":\"gpt-4o-mini\",\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5}}\n\n";
+        for (String ends : new String[] {"\r\r", "\r\n\r\n", "\n\r\n", "\r\n\n", "\n\r"}) {
+            String body = skipped + skipped.replace("\n\n", ends) + skipped + counts;
+            byte[] all = bytes(body);
+            for (int split = 0; split <= all.length; split++) {
+                UsageExtractor extractor = UsageExtractor.forContentType(SSE);
+                feed(extractor, Arrays.copyOfRange(all, 0, split), false);
+                feed(extractor, Arrays.copyOfRange(all, split, all.length), false);
+                assertEquals(new TokenUsage("gpt-4o-mini", 4L, 5L), extractor.result(),
+                        ends.replace("\r", "CR").replace("\n", "LF") + " split at " + split);
+            }
+        }
+    }
+
     @Test
     void multiLineSseDataIsJoinedWithLineFeeds() {
         String body = """

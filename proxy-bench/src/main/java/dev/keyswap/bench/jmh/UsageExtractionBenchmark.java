@@ -100,6 +100,11 @@ public class UsageExtractionBenchmark {
         openAiStream = UsageExtractor.forContentType("text/event-stream");
         openAiUsageStream = UsageExtractor.forContentType("text/event-stream; charset=utf-8");
         anthropicStream = UsageExtractor.forContentType("text/event-stream");
+        // A real stream's message_start names the model before any content delta arrives.
+        ByteBuf messageStart = buf("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":"
+                + "\"claude-sonnet-4-20250514\",\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n");
+        anthropicStream.onContent(messageStart);
+        messageStart.release();
         geminiStream = UsageExtractor.forContentType("text/event-stream");
 
         TokenUsage full = fullJson();
