@@ -35,7 +35,11 @@ import org.openjdk.jmh.annotations.TearDown;
  * extractor's array path; {@code buffer=direct} is what Netty's epoll transport hands the relay
  * (pooled direct memory), which goes through the per-thread copy. The SSE extractors persist
  * across invocations like one long stream: each op is one complete event ending in a blank line,
- * so the reader resets its scanner exactly as between real events.
+ * so the reader resets its scanner exactly as between real events. Each stream's model is known
+ * before measuring, as in a real stream after its first event, so {@code openAiChunk} and
+ * {@code anthropicContentBlockDelta} measure the pass-over of an event without counts
+ * ({@link dev.keyswap.usage.UsageExtractor}'s SSE reader), and {@code geminiChunk} and
+ * {@code openAiUsageChunk} the full scan of one that has them.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
