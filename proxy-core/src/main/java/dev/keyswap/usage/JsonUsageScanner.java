@@ -1,6 +1,7 @@
 package dev.keyswap.usage;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Reads usage fields from a stream of JSON text byte by byte, never collecting a document: the
@@ -869,16 +870,9 @@ final class JsonUsageScanner {
         keep = KEEP_NONE;
     }
 
+    /** The first {@code length} bytes spell {@code word}. */
     private static boolean equals(byte[] bytes, int length, byte[] word) {
-        if (length != word.length) {
-            return false;
-        }
-        for (int j = 0; j < length; j++) {
-            if (bytes[j] != word[j]) {
-                return false;
-            }
-        }
-        return true;
+        return Arrays.equals(bytes, 0, length, word, 0, word.length);
     }
 
     private static byte[][] ascii(String... words) {

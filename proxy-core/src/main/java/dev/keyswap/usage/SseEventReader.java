@@ -1,5 +1,7 @@
 package dev.keyswap.usage;
 
+import java.util.Arrays;
+
 /**
  * Splits a {@code text/event-stream} into lines and events as bytes arrive (lines may end in
  * LF, CRLF or CR, and may be split anywhere across chunks) and streams each event's {@code data}
@@ -232,27 +234,12 @@ final class SseEventReader {
         return false;
     }
 
+    /** The bytes of {@code [at, to)} begin with {@code word}. */
     private static boolean startsWith(byte[] src, int at, int to, byte[] word) {
-        if (to - at < word.length) {
-            return false;
-        }
-        for (int j = 0; j < word.length; j++) {
-            if (src[at + j] != word[j]) {
-                return false;
-            }
-        }
-        return true;
+        return to - at >= word.length && Arrays.equals(src, at, at + word.length, word, 0, word.length);
     }
 
     private boolean isField(byte[] name) {
-        if (fieldLength != name.length) {
-            return false;
-        }
-        for (int i = 0; i < name.length; i++) {
-            if (field[i] != name[i]) {
-                return false;
-            }
-        }
-        return true;
+        return Arrays.equals(field, 0, fieldLength, name, 0, name.length);
     }
 }
