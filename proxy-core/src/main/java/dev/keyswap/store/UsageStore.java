@@ -310,7 +310,7 @@ public final class UsageStore {
      * "req_" and 24 lowercase hex digits: the only ids stored as integers, because the view prints
      * them back in exactly that form (uppercase digits would come back lowercase).
      */
-    static boolean isOwnRequestId(String id) {
+    private static boolean isOwnRequestId(String id) {
         if (id == null || id.length() != REQUEST_ID_LENGTH || !id.startsWith(REQUEST_ID_PREFIX)) {
             return false;
         }

@@ -46,11 +46,6 @@ import org.openjdk.jmh.annotations.TearDown;
 @State(Scope.Thread)
 @Fork(1)
 public class UsageExtractionBenchmark {
-    /** The load harness's upstream answer (BenchUpstream), so this and proxy-bench/run.sh meter the same bytes. */
-    static final String BENCH_CHAT = "{\"id\":\"chatcmpl-bench0001\",\"object\":\"chat.completion\",\"created\":1700000000,"
-            + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
-            + "\"Hello from the bench upstream.\"},\"finish_reason\":\"stop\"}],"
-            + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
     /** A content delta chunk from OpenAI chat completions streaming (the bulk of a stream). */
     static final String OPENAI_CHUNK = "data: {\"id\":\"chatcmpl-BQkzZ6f3JwbWZ1xP9v5EXnXxC2Ia3\",\"object\":\"chat.completion.chunk\","
             + "\"created\":1745743853,\"model\":\"gpt-4o-mini-2024-07-18\",\"service_tier\":\"default\","
@@ -100,7 +95,7 @@ public class UsageExtractionBenchmark {
         geminiChunk = buf(GEMINI_CHUNK);
         String json = chatCompletionJson(2048);
         openAiJson = buf(json);
-        benchChatJson = buf(BENCH_CHAT);
+        benchChatJson = buf(dev.keyswap.bench.load.BenchUpstream.CHAT_JSON); // what proxy-bench/run.sh meters
         openAiStream = UsageExtractor.forContentType("text/event-stream");
         openAiUsageStream = UsageExtractor.forContentType("text/event-stream; charset=utf-8");
         anthropicStream = UsageExtractor.forContentType("text/event-stream");

@@ -52,10 +52,12 @@ public final class BenchUpstream {
     private static final Pattern STREAM = Pattern.compile("\"stream\"\\s*:\\s*true");
     private static final Pattern EVENTS = Pattern.compile("\"bench_events\"\\s*:\\s*(\\d+)");
     private static final Pattern INTERVAL = Pattern.compile("\"bench_interval_ms\"\\s*:\\s*(\\d+)");
-    private static final byte[] CHAT = ("{\"id\":\"chatcmpl-bench0001\",\"object\":\"chat.completion\",\"created\":1700000000,"
+    /** The non-streamed chat answer (UsageExtractionBenchmark meters the same bytes). */
+    public static final String CHAT_JSON = "{\"id\":\"chatcmpl-bench0001\",\"object\":\"chat.completion\",\"created\":1700000000,"
             + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
             + "\"Hello from the bench upstream.\"},\"finish_reason\":\"stop\"}],"
-            + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}").getBytes(StandardCharsets.US_ASCII);
+            + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"total_tokens\":19}}";
+    private static final byte[] CHAT = CHAT_JSON.getBytes(StandardCharsets.US_ASCII);
     private static final ByteBuf CHAT_BUF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(CHAT.length).writeBytes(CHAT));
     private static final int DOWNLOAD_CHUNK = 64 * 1024;
     private static final ByteBuf DOWNLOAD_BUF;

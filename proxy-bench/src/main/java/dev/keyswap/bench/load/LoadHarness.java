@@ -396,19 +396,20 @@ public final class LoadHarness {
     }
 
     private void pacedWarmup(Target t) {
-        try {
-            PacedClient.run(new PacedClient.Options(t.load(), rate, 0, warmup, 64));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        runPaced(t, warmup);
     }
 
     private Measured paced(Target t) {
+        Map<String, Object> r = runPaced(t, duration);
+        long req = ((Number) r.get("requests")).longValue();
+        return new Measured(((Number) r.get("achieved_rps")).doubleValue(), req, num(r, "p50_us"), num(r, "p99_us"),
+                num(r, "p999_us"), num(r, "errors"), duration, Map.of("paced", r));
+    }
+
+    /** The paced client at {@code rate} over 64 connections for {@code seconds}; its report. */
+    private Map<String, Object> runPaced(Target t, int seconds) {
         try {
-            Map<String, Object> r = PacedClient.run(new PacedClient.Options(t.load(), rate, 0, duration, 64));
-            long req = ((Number) r.get("requests")).longValue();
-            return new Measured(((Number) r.get("achieved_rps")).doubleValue(), req, num(r, "p50_us"), num(r, "p99_us"),
-                    num(r, "p999_us"), num(r, "errors"), duration, Map.of("paced", r));
+            return PacedClient.run(new PacedClient.Options(t.load(), rate, 0, seconds, 64));
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
