@@ -10,7 +10,8 @@
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
 # Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
-# WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM).
+# WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
+# KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
 # daemonizes nor listens.)
 # Pinning as in run.sh: the proxy on CPU 0, wrk and the upstream on the others (needs 2+ CPUs).
@@ -59,6 +60,7 @@ wait_port "$UP"
 
 KS=$(free_port)
 java -cp "$CP" dev.keyswap.bench.load.BenchConfigs keyswap "$WORK" "$KS" "$UP" "$TRANSPORT" > "$WORK/keyswap.yaml"
+printf '%b\n' "${KEYSWAP_YAML_EXTRA:-}" >> "$WORK/keyswap.yaml"
 # As users start it: ./keyswap (which also makes its class-data archive after a build).
 TOKEN=$(./keyswap keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
 taskset -c 0 ./keyswap serve --config "$WORK/keyswap.yaml" > "$WORK/keyswap.log" 2>&1 &
