@@ -49,22 +49,37 @@ public final class Authenticator {
      * Lookups for one client connection. SDKs and agents send the same token on every request of a
      * keep-alive connection, so this remembers the keyed hash of the last well-formed token it was
      * given: a repeat skips the format check and the HMAC (~0.8 of the token check's ~1.1 µs, JMH
-     * {@code TokenCheckBenchmark}) and goes straight to the cache, which still decides every time:
-     * revocation, refresh and expiry work exactly as without it. Tokens are compared in constant
-     * time, since one connection (from a load balancer) may carry several clients' requests. Not
+     * {@code TokenCheckBenchmark}). It also remembers the cache's answer for that token when it was
+     * a known key, and reuses it until the cache would refresh it ({@link TokenCache#reuseNanos}
+     * after it was loaded) or anything is invalidated: a repeat then skips the cache lookup too,
+     * and revocation, refresh and expiry keep their bounds (docs/tokens.md). Unknown tokens always
+     * ask the cache, whose shorter negative lifetime decides. Tokens are compared in constant time,
+     * since one connection (from a load balancer) may carry several clients' requests. Not
      * thread-safe: one per channel, used on its event loop.
      */
     public final class ConnectionTokens {
         private String lastToken;
         private byte[] lastHash;
+        /** The cache's answer for lastToken when it was a known key, else null. */
+        private CompletableFuture<Optional<ApiKey>> lastKey;
+        /** Until when (System.nanoTime()) lastKey may be reused, and the cache generation it was read at. */
+        private long lastKeyUntil;
+        private long lastKeyGeneration;
 
         private ConnectionTokens() {
         }
 
-        /** As {@link Authenticator#lookup}. */
-        public CompletableFuture<Optional<ApiKey>> lookup(String token) {
+        /**
+         * As {@link Authenticator#lookup}.
+         *
+         * @param nowNanos {@link System#nanoTime} at the request (its arrival is close enough)
+         */
+        public CompletableFuture<Optional<ApiKey>> lookup(String token, long nowNanos) {
             if (lastToken != null && sameToken(lastToken, token)) {
-                return cache.get(lastHash);
+                if (lastKey != null && nowNanos - lastKeyUntil < 0 && cache.generation() == lastKeyGeneration) {
+                    return lastKey;
+                }
+                return ask(nowNanos);
             }
             CompletableFuture<Optional<ApiKey>> settled = adminOrMalformed(token);
             if (settled != null) {
@@ -72,7 +87,25 @@ public final class Authenticator {
             }
             lastHash = hasher.hash(token);
             lastToken = token;
-            return cache.get(lastHash);
+            return ask(nowNanos);
+        }
+
+        private CompletableFuture<Optional<ApiKey>> ask(long nowNanos) {
+            lastKey = null;
+            long generation = cache.generation(); // before the lookup: an invalidation racing it changes it after
+            CompletableFuture<TokenCache.Entry> answer = cache.entry(lastHash);
+            TokenCache.Entry hit = answer.isDone() && !answer.isCompletedExceptionally() ? answer.join() : null;
+            if (hit == null) {
+                return answer.thenApply(TokenCache.Entry::key);
+            }
+            CompletableFuture<Optional<ApiKey>> key = CompletableFuture.completedFuture(hit.key());
+            long until = hit.loadedNanos() + cache.reuseNanos();
+            if (hit.key().isPresent() && nowNanos - until < 0) {
+                lastKey = key;
+                lastKeyUntil = until;
+                lastKeyGeneration = generation;
+            }
+            return key;
         }
     }
 

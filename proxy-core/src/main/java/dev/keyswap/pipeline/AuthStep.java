@@ -35,7 +35,7 @@ public final class AuthStep implements HeadStep {
             return;
         }
         request.tokenSlot = found.slot();
-        CompletableFuture<Optional<ApiKey>> lookup = tokens.lookup(found.token());
+        CompletableFuture<Optional<ApiKey>> lookup = tokens.lookup(found.token(), request.receivedNanos);
         Parking.whenDone(ctx, lookup, () -> onKey(steps, request, lookup));
     }
 
