@@ -9,7 +9,7 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), WARM, D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# Knobs: C (connections), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -98,6 +98,10 @@ measure() { # name pid url auth
   # rounds; with one long warm-up, recompiling cost ~2 us per request of the measured run
   # (-XX:+LogCompilation), which such a server never pays.
   local left
+  # WARM_SSE: seconds of the SSE scenario (20 events, c=16) first, as run.sh's warm-up does.
+  if (( ${WARM_SSE:-0} > 0 )); then
+    KS_MODE=sse KS_AUTH="$auth" taskset -c 1 wrk -t1 -c16 -d"${WARM_SSE}"s -s "$LUA" "$url" > /dev/null
+  fi
   for (( left = WARM; left > 0; left -= 10 )); do
     load "$url" "$auth" $(( left < 10 ? left : 10 )) > /dev/null
   done
