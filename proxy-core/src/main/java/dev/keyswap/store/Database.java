@@ -161,8 +161,8 @@ public final class Database implements AutoCloseable {
         sqlite.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
         // Nothing here asks for generated keys. With this on (the driver's default), every INSERT
         // statement executed also ran a regex over its SQL and a "SELECT last_insert_rowid()"
-        // query: per 64-row usage statement, and the reason the JIT was still compiling the
-        // driver's query path minutes into a run.
+        // query: per 64-row usage statement, and why the JIT was still compiling the driver's
+        // query path 40-57 s into a benchmark run.
         sqlite.setGetGeneratedKeys(false);
         SQLiteDataSource ds = new SQLiteDataSource(sqlite);
         ds.setUrl(jdbcUrl);
