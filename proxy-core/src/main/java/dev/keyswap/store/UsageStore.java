@@ -7,6 +7,7 @@ import static dev.keyswap.store.Jdbc.setDouble;
 import static dev.keyswap.store.Jdbc.setInstant;
 import static dev.keyswap.store.Jdbc.setLong;
 
+import dev.keyswap.usage.RequestIds;
 import dev.keyswap.usage.UsageRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -52,9 +53,6 @@ public final class UsageStore {
     private static final String FIND_PATH = "SELECT id FROM usage_paths WHERE path = ?";
     /** Paths remembered by the writer: an API's endpoints, and ids in paths (files, batches) while in use. */
     private static final int PATHS_CACHED = 10_000;
-    /** Keyswap's own request ids (RequestIds): stored as two integers of 16 and 8 hex digits. */
-    private static final String REQUEST_ID_PREFIX = "req_";
-    private static final int REQUEST_ID_LENGTH = REQUEST_ID_PREFIX.length() + 24;
     private static final long MILLIS_PER_DAY = 86_400_000L;
 
     private static final String ADD_TO_DAILY = "INSERT INTO usage_daily (day, actor_id, token_id, provider, connection_id,"
@@ -232,14 +230,14 @@ public final class UsageStore {
 
     /** The first record of a request id (a scan: no index is kept for this rare lookup). */
     public Optional<UsageRecord> findByRequestId(String requestId) {
-        boolean own = isOwnRequestId(requestId);
+        boolean own = RequestIds.isOwn(requestId);
         String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE id = (SELECT id FROM usage_rows WHERE "
                 + (own ? "request_hi = ? AND request_lo = ? OR " : "") + "request_id = ? ORDER BY id LIMIT 1)";
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             int next = 1;
             if (own) {
-                ps.setLong(next++, requestIdHigh(requestId));
-                ps.setLong(next++, requestIdLow(requestId));
+                ps.setLong(next++, RequestIds.high(requestId));
+                ps.setLong(next++, RequestIds.low(requestId));
             }
             // Rows stored before V7 keep even Keyswap's own ids as text.
             ps.setString(next, requestId);
@@ -275,9 +273,9 @@ public final class UsageStore {
     private static void bind(PreparedStatement ps, int offset, UsageRecord r, long dimsId, long pathId) throws SQLException {
         setInstant(ps, offset + 1, r.time());
         String requestId = r.requestId();
-        if (isOwnRequestId(requestId)) {
-            ps.setLong(offset + 2, requestIdHigh(requestId));
-            ps.setLong(offset + 3, requestIdLow(requestId));
+        if (RequestIds.isOwn(requestId)) {
+            ps.setLong(offset + 2, RequestIds.high(requestId));
+            ps.setLong(offset + 3, RequestIds.low(requestId));
             ps.setNull(offset + 4, Types.VARCHAR);
         } else {
             ps.setNull(offset + 2, Types.BIGINT);
@@ -294,33 +292,6 @@ public final class UsageStore {
         setLong(ps, offset + 12, r.inputTokens());
         setLong(ps, offset + 13, r.outputTokens());
         setDouble(ps, offset + 14, r.costUsd());
-    }
-
-    /** An own request id's first 16 hex digits, as the signed 64-bit integer with those bits. */
-    private static long requestIdHigh(String ownId) {
-        return Long.parseUnsignedLong(ownId, REQUEST_ID_PREFIX.length(), REQUEST_ID_LENGTH - 8, 16);
-    }
-
-    /** An own request id's last 8 hex digits. */
-    private static long requestIdLow(String ownId) {
-        return Long.parseLong(ownId, REQUEST_ID_LENGTH - 8, REQUEST_ID_LENGTH, 16);
-    }
-
-    /**
-     * "req_" and 24 lowercase hex digits: the only ids stored as integers, because the view prints
-     * them back in exactly that form (uppercase digits would come back lowercase).
-     */
-    private static boolean isOwnRequestId(String id) {
-        if (id == null || id.length() != REQUEST_ID_LENGTH || !id.startsWith(REQUEST_ID_PREFIX)) {
-            return false;
-        }
-        for (int i = REQUEST_ID_PREFIX.length(); i < REQUEST_ID_LENGTH; i++) {
-            char ch = id.charAt(i);
-            if ((ch < '0' || ch > '9') && (ch < 'a' || ch > 'f')) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static UsageRecord map(ResultSet rs) throws SQLException {
