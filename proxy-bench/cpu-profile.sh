@@ -9,7 +9,7 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# Knobs: C (connections), MODE (chat, or sse: a 20-event stream per request), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -19,7 +19,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}; BARE=${BARE:-0}
+C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}; BARE=${BARE:-0}; MODE=${MODE:-chat}
 WORK="$(mktemp -d /tmp/keyswap-cpu-XXXXXX)"
 PIDS=()
 cleanup() {
@@ -85,7 +85,7 @@ if [[ "$BARE" == 1 ]]; then
 fi
 
 load() { # url auth seconds -> wrk's KSRESULT line
-  KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
+  KS_MODE="$MODE" KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
 }
 requests() { sed 's/.*"requests":\([0-9]*\).*/\1/' <<< "$1"; }
 field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
@@ -125,7 +125,7 @@ measure() { # name pid url auth
 }
 
 echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C and the upstream on CPU 1;"
-echo "each warmed up for ${WARM}s, then measured for ${D}s."
+echo "each warmed up for ${WARM}s, then measured for ${D}s; MODE=$MODE (per request: $([[ $MODE == sse ]] && echo 'one 20-event SSE stream' || echo 'one JSON chat completion'))."
 measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
 if [[ "${WITH_NGINX:-1}" == 1 ]]; then
   measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"

@@ -61,11 +61,19 @@ final class LookupIds<K> {
             long[] ids = new long[items.size()];
             PreparedStatement insert = null;
             PreparedStatement select = null;
+            // Records in a row tend to name the same value (one client, one model): comparing with
+            // the previous one is cheaper than hashing it into the cache.
+            K previous = null;
+            long previousId = 0;
             try {
                 for (int i = 0; i < ids.length; i++) {
                     K value = valueOf.apply(items.get(i));
                     if (value == null) { // as a NOT NULL column would: the whole batch fails
                         throw new SQLException("a null value cannot be stored in " + table);
+                    }
+                    if (value.equals(previous)) {
+                        ids[i] = previousId;
+                        continue;
                     }
                     Long id = stored.getIfPresent(value);
                     if (id == null) {
@@ -86,6 +94,8 @@ final class LookupIds<K> {
                         added.put(value, id);
                     }
                     ids[i] = id;
+                    previous = value;
+                    previousId = id;
                 }
             } finally {
                 if (insert != null) {

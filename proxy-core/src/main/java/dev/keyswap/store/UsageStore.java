@@ -75,20 +75,31 @@ public final class UsageStore {
     public record DailyUsage(String day, String actorId, String tokenId, String provider, String connectionId, String model,
                              long requests, long errors, long inputTokens, long outputTokens, double costUsd, long bytesIn,
                              long bytesOut) {
-        DailyUsage plus(UsageRecord r) {
-            return new DailyUsage(day, actorId, tokenId, provider, connectionId, model, requests + 1,
-                    errors + (r.status() >= 400 ? 1 : 0), inputTokens + orZero(r.inputTokens()),
-                    outputTokens + orZero(r.outputTokens()), costUsd + (r.costUsd() == null ? 0 : r.costUsd()),
-                    bytesIn + r.bytesIn(), bytesOut + r.bytesOut());
+    }
+
+    /** A daily row's sums while a batch is added up. */
+    private static final class DailySum {
+        final DayKey key;
+        long requests;
+        long errors;
+        long inputTokens;
+        long outputTokens;
+        double costUsd;
+        long bytesIn;
+        long bytesOut;
+
+        DailySum(DayKey key) {
+            this.key = key;
         }
 
-        static DailyUsage none(DayKey k) {
-            return new DailyUsage(k.day(), k.actorId(), k.tokenId(), k.provider(), k.connectionId(), k.model(),
-                    0, 0, 0, 0, 0, 0, 0);
-        }
-
-        private static long orZero(Long v) {
-            return v == null ? 0 : v;
+        void add(UsageRecord r) {
+            requests++;
+            errors += r.status() >= 400 ? 1 : 0;
+            inputTokens += r.inputTokens() == null ? 0 : r.inputTokens();
+            outputTokens += r.outputTokens() == null ? 0 : r.outputTokens();
+            costUsd += r.costUsd() == null ? 0 : r.costUsd();
+            bytesIn += r.bytesIn();
+            bytesOut += r.bytesOut();
         }
     }
 
@@ -106,6 +117,13 @@ public final class UsageStore {
         static DayKey of(UsageRecord r, String day) {
             return new DayKey(day, orEmpty(r.actorId()),
                     orEmpty(r.tokenId()), orEmpty(r.provider()), orEmpty(r.connectionId()), orEmpty(r.model()));
+        }
+
+        /** {@code r} of {@code day} is summed by this key (without making its key). */
+        boolean covers(UsageRecord r, String day) {
+            return this.day.equals(day) && actorId.equals(orEmpty(r.actorId())) && tokenId.equals(orEmpty(r.tokenId()))
+                    && provider.equals(orEmpty(r.provider())) && connectionId.equals(orEmpty(r.connectionId()))
+                    && model.equals(orEmpty(r.model()));
         }
     }
 
@@ -173,34 +191,38 @@ public final class UsageStore {
 
     /** Sums the batch by day and key in memory, then one upsert per sum: usually a handful. */
     private static void addToDaily(Connection c, List<UsageRecord> records) throws SQLException {
-        Map<DayKey, DailyUsage> sums = new HashMap<>();
+        Map<DayKey, DailySum> sums = new HashMap<>();
         // A batch's records are nearly always of one day: format a date when the day changes, not
         // per record (formatting was ~7 % of the writer's samples, async-profiler on UsageWriteBenchmark).
         long dayNumber = Long.MIN_VALUE;
         String day = null;
+        DailySum sum = null; // the previous record's: records in a row are mostly of one key
         for (UsageRecord r : records) {
             long n = Math.floorDiv(r.time().toEpochMilli(), MILLIS_PER_DAY);
             if (n != dayNumber) {
                 dayNumber = n;
                 day = LocalDate.ofEpochDay(n).toString();
             }
-            sums.compute(DayKey.of(r, day), (k, sum) -> (sum == null ? DailyUsage.none(k) : sum).plus(r));
+            if (sum == null || !sum.key.covers(r, day)) {
+                sum = sums.computeIfAbsent(DayKey.of(r, day), DailySum::new);
+            }
+            sum.add(r);
         }
         try (PreparedStatement ps = c.prepareStatement(ADD_TO_DAILY)) {
-            for (DailyUsage d : sums.values()) {
-                ps.setString(1, d.day());
-                ps.setString(2, d.actorId());
-                ps.setString(3, d.tokenId());
-                ps.setString(4, d.provider());
-                ps.setString(5, d.connectionId());
-                ps.setString(6, d.model());
-                ps.setLong(7, d.requests());
-                ps.setLong(8, d.errors());
-                ps.setLong(9, d.inputTokens());
-                ps.setLong(10, d.outputTokens());
-                ps.setDouble(11, d.costUsd());
-                ps.setLong(12, d.bytesIn());
-                ps.setLong(13, d.bytesOut());
+            for (DailySum d : sums.values()) {
+                ps.setString(1, d.key.day());
+                ps.setString(2, d.key.actorId());
+                ps.setString(3, d.key.tokenId());
+                ps.setString(4, d.key.provider());
+                ps.setString(5, d.key.connectionId());
+                ps.setString(6, d.key.model());
+                ps.setLong(7, d.requests);
+                ps.setLong(8, d.errors);
+                ps.setLong(9, d.inputTokens);
+                ps.setLong(10, d.outputTokens);
+                ps.setDouble(11, d.costUsd);
+                ps.setLong(12, d.bytesIn);
+                ps.setLong(13, d.bytesOut);
                 ps.addBatch();
             }
             ps.executeBatch();

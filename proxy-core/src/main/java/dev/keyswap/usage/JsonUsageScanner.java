@@ -605,7 +605,10 @@ final class JsonUsageScanner {
         return byLength;
     }
 
-    /** The kept value; the current model's String itself when it spells the same (no allocation). */
+    /**
+     * The kept value; for plain ASCII, the current model's String itself when it spells the same,
+     * else the String {@link ModelNames} gave out for the same name before (no allocation).
+     */
     private String keptString() {
         if (plainAscii()) {
             String current = fields.model();
@@ -618,7 +621,7 @@ final class JsonUsageScanner {
                     return current;
                 }
             }
-            return new String(capture, 0, kept, StandardCharsets.ISO_8859_1);
+            return ModelNames.of(capture, kept);
         }
         return decode();
     }

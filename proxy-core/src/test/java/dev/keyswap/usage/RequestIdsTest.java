@@ -26,5 +26,23 @@ class RequestIdsTest {
             "req_0123456789abcdef012345678", "rex_0123456789abcdef01234567", "req_0123456789abcdeg01234567"}) {
             assertFalse(RequestIds.isOwn(other), String.valueOf(other));
         }
+        // Every other character in every digit position: ASCII, and characters past it (whose low
+        // byte would be a digit, and one past the Latin-1 range).
+        char[] others = {'/', ':', '@', 'G', '`', 'g', '0' + 0x100, 'a' + 0x100, (char) 0xE1, (char) 0xFF10};
+        for (int at = 4; at < own.length(); at++) {
+            for (char ch : others) {
+                String other = own.substring(0, at) + ch + own.substring(at + 1);
+                assertFalse(RequestIds.isOwn(other), other);
+            }
+        }
+    }
+
+    @Test
+    void integersAreTheDigitsBits() {
+        assertEquals(0x0123456789abcdefL, RequestIds.high("req_0123456789abcdef01234567"));
+        assertEquals(0x01234567L, RequestIds.low("req_0123456789abcdef01234567"));
+        assertEquals(-1L, RequestIds.high("req_ffffffffffffffffffffffff"));
+        assertEquals(0xffffffffL, RequestIds.low("req_ffffffffffffffffffffffff"));
+        assertEquals(Long.MIN_VALUE, RequestIds.high("req_800000000000000000000000"));
     }
 }
