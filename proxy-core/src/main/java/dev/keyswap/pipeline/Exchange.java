@@ -5,12 +5,14 @@ import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamListener;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageExtractor;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -48,8 +50,17 @@ import javax.net.ssl.SSLException;
  * Upstream → client: after each upstream read batch is flushed, the next upstream read is asked
  * for only while the client is writable, else on the client's writability change. Both channels
  * live on the same event loop, so no state here is shared across threads.
+ *
+ * <p>The body pieces of one upstream read go to the client as one write at the end of the read
+ * (see {@link #held}).
  */
 final class Exchange implements UpstreamListener {
+    /**
+     * Body pieces up to this size are copied together when one read brings several; a larger piece
+     * goes out as it is.
+     */
+    static final int COALESCE_MAX_BYTES = 16 * 1024;
+
     private enum RequestState { CONNECTING, STREAMING, SENT }
 
     private enum ResponseState { AWAITING, STREAMING, DONE }
@@ -78,6 +89,15 @@ final class Exchange implements UpstreamListener {
     private long bytesIn;
     private long bytesOut;
     private UsageExtractor usage;
+    /**
+     * The body bytes of the current upstream read not yet written to the client: the first piece as
+     * it came, several pieces copied into one buffer. The decoder turns a read holding twenty SSE
+     * events into twenty chunks, and each chunk written on its own cost the encoder three buffers
+     * and the pipeline a pass (MODE=sse cpu-profile.sh); they leave together at the read's end,
+     * when they would have been flushed anyway.
+     */
+    private ByteBuf held;
+    private boolean heldIsCopy;
 
     Exchange(RelayHandler relay, ChannelHandlerContext ctx, InboundRequest request) {
         this.relay = relay;
@@ -353,6 +373,7 @@ final class Exchange implements UpstreamListener {
         }
         if (content instanceof LastHttpContent) {
             responseState = ResponseState.DONE;
+            writeHeld();
             ctx.write(content, ctx.voidPromise());
             ctx.flush();
             if (requestEnded) {
@@ -365,7 +386,40 @@ final class Exchange implements UpstreamListener {
                 finish(true);
             }
         } else {
-            ctx.write(content, ctx.voidPromise());
+            hold(content.content());
+        }
+    }
+
+    /** Keeps a body piece (taking over its reference) to write with the rest of this read's. */
+    private void hold(ByteBuf piece) {
+        int n = piece.readableBytes();
+        if (held != null && (n > COALESCE_MAX_BYTES || held.readableBytes() + n > COALESCE_MAX_BYTES)) {
+            writeHeld();
+        }
+        if (held == null) {
+            held = piece;
+            heldIsCopy = false;
+            return;
+        }
+        try {
+            if (!heldIsCopy) {
+                ByteBuf copy = ctx.alloc().directBuffer(Math.max(held.readableBytes() + n, 1024), COALESCE_MAX_BYTES);
+                copy.writeBytes(held);
+                held.release();
+                held = copy;
+                heldIsCopy = true;
+            }
+            held.writeBytes(piece);
+        } finally {
+            piece.release();
+        }
+    }
+
+    private void writeHeld() {
+        if (held != null) {
+            ByteBuf out = held;
+            held = null;
+            ctx.write(new DefaultHttpContent(out), ctx.voidPromise());
         }
     }
 
@@ -374,6 +428,7 @@ final class Exchange implements UpstreamListener {
         if (finished) {
             return;
         }
+        writeHeld();
         ctx.flush();
         if (responseState != ResponseState.DONE) {
             if (ctx.channel().isWritable()) {
@@ -550,6 +605,8 @@ final class Exchange implements UpstreamListener {
             }
         }
         if (ctx.channel().isActive()) {
+            // What arrived before a failure still goes out, ahead of the close.
+            writeHeld();
             if (clean && clientKeepAlive && requestEnded) {
                 ctx.flush();
                 relay.finished(this);
@@ -559,6 +616,10 @@ final class Exchange implements UpstreamListener {
                 relay.finished(this);
             }
         } else {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
             relay.finished(this);
         }
         recordUsage();

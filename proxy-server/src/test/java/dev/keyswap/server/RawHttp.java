@@ -16,7 +16,8 @@ final class RawHttp implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
 
-    record Response(int status, Map<String, String> headers, String body) {
+    /** @param chunks how many chunks a chunked body came in (0 for any other framing) */
+    record Response(int status, Map<String, String> headers, String body, int chunks) {
         String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
@@ -48,8 +49,9 @@ final class RawHttp implements AutoCloseable {
             headers.merge(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim(), (a, b) -> a + ", " + b);
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
+        int chunks = 0;
         if (status / 100 == 1 || status == 204 || status == 304) {
-            return new Response(status, headers, "");
+            return new Response(status, headers, "", 0);
         }
         if (headers.containsKey("content-length")) {
             long n = Long.parseLong(headers.get("content-length"));
@@ -69,6 +71,7 @@ final class RawHttp implements AutoCloseable {
                     }
                     break;
                 }
+                chunks++;
                 for (int i = 0; i < size; i++) {
                     body.write(in.read());
                 }
@@ -77,7 +80,7 @@ final class RawHttp implements AutoCloseable {
         } else {
             in.transferTo(body);
         }
-        return new Response(status, headers, body.toString(StandardCharsets.UTF_8));
+        return new Response(status, headers, body.toString(StandardCharsets.UTF_8), chunks);
     }
 
     /** True when the server has closed the connection (reads end of stream). */

@@ -121,6 +121,44 @@ class StreamingTest {
         }
     }
 
+    @Test
+    void eventsThatArriveTogetherLeaveTogetherAndIntact() throws Exception {
+        int events = 40;
+        StringBuilder expected = new StringBuilder();
+        for (int n = 1; n <= events; n++) {
+            expected.append("data: {\"n\":").append(n).append("}\n\n");
+        }
+        try (NettyUpstream upstream = new NettyUpstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (!last) {
+                    return;
+                }
+                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
+                        .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                ctx.write(head);
+                // One chunk per event, all in one flush: they reach Keyswap in one read or a few.
+                for (int n = 1; n <= events; n++) {
+                    ctx.write(event("data: {\"n\":" + n + "}\n\n"));
+                }
+                ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
+        }); TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
+            for (int round = 0; round < 3; round++) { // and the connection stays usable
+                client.send("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keyswap.token()
+                        + "\r\nContent-Length: 2\r\n\r\n{}");
+                RawHttp.Response r = client.read();
+                assertEquals(200, r.status());
+                assertEquals(expected.toString(), r.body());
+                assertTrue(r.chunks() >= 1 && r.chunks() < events / 4,
+                        "events read together are written as one chunk per read, not one per event: " + r.chunks());
+            }
+        }
+    }
+
     static HttpContent event(String text) {
         return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
     }
