@@ -9,7 +9,8 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), MODE (chat, or sse: a 20-event stream per request), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# Knobs: C (connections), MODE (chat, or sse: a 20-event stream per request), SSE_INTERVAL_MS (the
+# upstream's pause between those events; default 0, all in one burst), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -85,7 +86,7 @@ if [[ "$BARE" == 1 ]]; then
 fi
 
 load() { # url auth seconds -> wrk's KSRESULT line
-  KS_MODE="$MODE" KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
+  KS_MODE="$MODE" KS_SSE_INTERVAL_MS="${SSE_INTERVAL_MS:-0}" KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
 }
 requests() { sed 's/.*"requests":\([0-9]*\).*/\1/' <<< "$1"; }
 field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }

@@ -1,6 +1,7 @@
 -- wrk script for the Keyswap load harness.
 -- KS_AUTH: the Authorization header value to send (same length class for every target).
 -- KS_MODE: "chat" (one JSON chat.completion per request) or "sse" (a stream of 20 events).
+-- KS_SSE_INTERVAL_MS: the upstream's pause between SSE events (default 0: all at once).
 -- done() prints one machine-readable line, KSRESULT {...}, with p99.9 which wrk's --latency lacks.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -10,7 +11,8 @@ if auth ~= nil and auth ~= "" then
 end
 if os.getenv("KS_MODE") == "sse" then
   wrk.headers["Accept"] = "text/event-stream"
-  wrk.body = '{"model":"gpt-4o-mini","stream":true,"bench_events":20,"bench_interval_ms":0,' ..
+  local interval = tonumber(os.getenv("KS_SSE_INTERVAL_MS") or "0") or 0
+  wrk.body = '{"model":"gpt-4o-mini","stream":true,"bench_events":20,"bench_interval_ms":' .. interval .. ',' ..
              '"messages":[{"role":"user","content":"Say hello to the benchmark."}]}'
 else
   wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello to the benchmark."}],' ..

@@ -60,6 +60,11 @@ final class Exchange implements UpstreamListener {
      * goes out as it is.
      */
     static final int COALESCE_MAX_BYTES = 16 * 1024;
+    /** A piece that came alone is copied into a chunk of its own up to this size (an SSE event is far smaller). */
+    static final int FRAME_COPY_MAX_BYTES = 4096;
+    /** Room kept in front of copied bytes for their chunk's size line: up to 4 hex digits (16 KiB) and CRLF. */
+    private static final int SIZE_LINE_ROOM = 6;
+    private static final int CRLF = ('\r' << 8) | '\n';
 
     private enum RequestState { CONNECTING, STREAMING, SENT }
 
@@ -98,6 +103,11 @@ final class Exchange implements UpstreamListener {
      */
     private ByteBuf held;
     private boolean heldIsCopy;
+    /**
+     * The client's response is chunked: held bytes go out as one buffer holding a whole chunk
+     * (size line, data, CRLF), written below the codec, where its encoder would have written three.
+     */
+    private boolean framingChunks;
 
     Exchange(RelayHandler relay, ChannelHandlerContext ctx, InboundRequest request) {
         this.relay = relay;
@@ -280,6 +290,9 @@ final class Exchange implements UpstreamListener {
         upstreamKeepAlive = HttpUtil.isKeepAlive(response);
         rewriteResponseHead(response);
         usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
+        // As the codec's encoder decides it: chunked unless the response can have no body.
+        framingChunks = relay.belowCodec != null && HttpUtil.isTransferEncodingChunked(response)
+                && !(headRequest || code == 204 || code == 304);
         ctx.write(response, ctx.voidPromise());
     }
 
@@ -403,7 +416,9 @@ final class Exchange implements UpstreamListener {
         }
         try {
             if (!heldIsCopy) {
-                ByteBuf copy = ctx.alloc().directBuffer(Math.max(held.readableBytes() + n, 1024), COALESCE_MAX_BYTES);
+                ByteBuf copy = ctx.alloc().directBuffer(SIZE_LINE_ROOM + Math.max(held.readableBytes() + n, 1024) + 2,
+                        SIZE_LINE_ROOM + COALESCE_MAX_BYTES + 2);
+                copy.setIndex(SIZE_LINE_ROOM, SIZE_LINE_ROOM);
                 copy.writeBytes(held);
                 held.release();
                 held = copy;
@@ -416,11 +431,57 @@ final class Exchange implements UpstreamListener {
     }
 
     private void writeHeld() {
-        if (held != null) {
-            ByteBuf out = held;
-            held = null;
+        if (held == null) {
+            return;
+        }
+        ByteBuf out = held;
+        held = null;
+        int n = out.readableBytes();
+        if (framingChunks && n > 0 && (heldIsCopy || n <= FRAME_COPY_MAX_BYTES)) {
+            // (An empty chunk would end the body: those still go through the encoder, which skips them.)
+            relay.belowCodec.write(heldIsCopy ? frameInPlace(out) : frameCopy(out), relay.belowCodec.voidPromise());
+        } else {
             ctx.write(new DefaultHttpContent(out), ctx.voidPromise());
         }
+    }
+
+    /** Copied bytes, with the room kept in front for it, framed as one chunk in their own buffer. */
+    private static ByteBuf frameInPlace(ByteBuf data) {
+        int n = data.readableBytes();
+        int start = data.readerIndex() - hexDigits(n) - 2;
+        data.readerIndex(start);
+        int at = writeHex(data, start, n);
+        data.setShort(at, CRLF);
+        data.writeShort(CRLF);
+        return data;
+    }
+
+    /** A piece that came alone, copied into a new buffer as one chunk; releases the piece. */
+    private ByteBuf frameCopy(ByteBuf data) {
+        try {
+            int n = data.readableBytes();
+            ByteBuf chunk = ctx.alloc().directBuffer(hexDigits(n) + 2 + n + 2);
+            chunk.writerIndex(writeHex(chunk, 0, n));
+            chunk.writeShort(CRLF);
+            chunk.writeBytes(data);
+            chunk.writeShort(CRLF);
+            return chunk;
+        } finally {
+            data.release();
+        }
+    }
+
+    private static int hexDigits(int n) {
+        return Math.max(1, (35 - Integer.numberOfLeadingZeros(n)) / 4);
+    }
+
+    /** Sets {@code n} in lowercase hex at {@code at}; the index after it. */
+    private static int writeHex(ByteBuf buf, int at, int n) {
+        int digits = hexDigits(n);
+        for (int i = digits - 1; i >= 0; i--) {
+            buf.setByte(at++, "0123456789abcdef".charAt((n >>> (4 * i)) & 0xf));
+        }
+        return at;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.keyswap.usage.UsageLog;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.time.Duration;
@@ -25,6 +26,12 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     final long responseHeaderTimeoutMillis;
     final KeyPool keyPool;
     private Exchange exchange;
+    /**
+     * Writes bytes already in HTTP/1.1 form (whole chunks): the context of the client's codec, so
+     * that they go out below it instead of being framed again. Null when there is no codec (tests
+     * of the handler alone).
+     */
+    ChannelHandlerContext belowCodec;
 
     public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, KeyPool keyPool,
                         Duration responseHeaderTimeout) {
@@ -33,6 +40,11 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
         this.usageLog = usageLog;
         this.metrics = metrics;
         this.responseHeaderTimeoutMillis = responseHeaderTimeout.toMillis();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        belowCodec = ctx.pipeline().context(HttpServerCodec.class);
     }
 
     @Override

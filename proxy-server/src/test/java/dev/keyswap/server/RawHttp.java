@@ -75,7 +75,10 @@ final class RawHttp implements AutoCloseable {
                 for (int i = 0; i < size; i++) {
                     body.write(in.read());
                 }
-                line();
+                String end = line();
+                if (!"".equals(end)) {
+                    throw new IOException("a chunk of " + size + " bytes is not followed by CRLF but by: " + end);
+                }
             }
         } else {
             in.transferTo(body);

@@ -159,6 +159,74 @@ class StreamingTest {
         }
     }
 
+    /** Piece sizes around every limit of the relay's chunk framing (hex digits, copy and coalescing limits). */
+    static final int[] PIECE_SIZES = {1, 15, 16, 255, 256, 4095, 4096, 4097, 16383, 16384, 16385, 65536, 3, 100};
+
+    @Test
+    void chunksOfEverySizeArriveIntactWhetherTheyComeAloneOrTogether() throws Exception {
+        ByteBuf expected = Unpooled.buffer();
+        for (int size : PIECE_SIZES) {
+            for (int i = 0; i < size; i++) {
+                expected.writeByte(letterAt(expected.writerIndex()));
+            }
+        }
+        String expectedBody = expected.toString(StandardCharsets.ISO_8859_1);
+        expected.release();
+        try (NettyUpstream upstream = new NettyUpstream(() -> new ChannelInboundHandlerAdapter() {
+            boolean alone = true;
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (!last) {
+                    return;
+                }
+                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
+                        .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+                ctx.writeAndFlush(head);
+                // First response: each piece alone, 20 ms apart (a read each); second: all in one flush.
+                send(ctx, 0, 0, alone);
+                alone = !alone;
+            }
+
+            void send(ChannelHandlerContext ctx, int index, long offset, boolean apart) {
+                if (index == PIECE_SIZES.length) {
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    return;
+                }
+                int size = PIECE_SIZES[index];
+                ByteBuf piece = ctx.alloc().buffer(size);
+                for (int i = 0; i < size; i++) {
+                    piece.writeByte(letterAt(offset + i));
+                }
+                if (apart) {
+                    ctx.writeAndFlush(new DefaultHttpContent(piece));
+                    ctx.executor().schedule(() -> send(ctx, index + 1, offset + size, true), 20, TimeUnit.MILLISECONDS);
+                } else {
+                    ctx.write(new DefaultHttpContent(piece));
+                    send(ctx, index + 1, offset + size, false);
+                }
+            }
+        }); TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
+            for (String how : new String[] {"alone", "together"}) {
+                client.send("GET /openai/v1/files/file-1/content HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                        + keyswap.token() + "\r\n\r\n");
+                RawHttp.Response r = client.read();
+                assertEquals(200, r.status(), how);
+                assertEquals("chunked", r.header("transfer-encoding"), how);
+                assertEquals(expectedBody.length(), r.body().length(), how);
+                assertTrue(expectedBody.equals(r.body()), how + ": the body differs from what the upstream sent");
+            }
+        }
+    }
+
+    /** ASCII, so that RawHttp's text body compares byte for byte. */
+    private static byte letterAt(long i) {
+        return (byte) ('a' + (i * 7 + i / 26) % 26);
+    }
+
     static HttpContent event(String text) {
         return new DefaultHttpContent(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
     }
