@@ -5,14 +5,12 @@ import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamListener;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageExtractor;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -52,20 +50,9 @@ import javax.net.ssl.SSLException;
  * live on the same event loop, so no state here is shared across threads.
  *
  * <p>The body pieces of one upstream read go to the client as one write at the end of the read
- * (see {@link #held}).
+ * ({@link HeldBody}).
  */
 final class Exchange implements UpstreamListener {
-    /**
-     * Body pieces up to this size are copied together when one read brings several; a larger piece
-     * goes out as it is.
-     */
-    static final int COALESCE_MAX_BYTES = 16 * 1024;
-    /** A piece that came alone is copied into a chunk of its own up to this size (an SSE event is far smaller). */
-    static final int FRAME_COPY_MAX_BYTES = 4096;
-    /** Room kept in front of copied bytes for their chunk's size line: up to 4 hex digits (16 KiB) and CRLF. */
-    private static final int SIZE_LINE_ROOM = 6;
-    private static final int CRLF = ('\r' << 8) | '\n';
-
     private enum RequestState { CONNECTING, STREAMING, SENT }
 
     private enum ResponseState { AWAITING, STREAMING, DONE }
@@ -94,20 +81,7 @@ final class Exchange implements UpstreamListener {
     private long bytesIn;
     private long bytesOut;
     private UsageExtractor usage;
-    /**
-     * The body bytes of the current upstream read not yet written to the client: the first piece as
-     * it came, several pieces copied into one buffer. The decoder turns a read holding twenty SSE
-     * events into twenty chunks, and each chunk written on its own cost the encoder three buffers
-     * and the pipeline a pass (MODE=sse cpu-profile.sh); they leave together at the read's end,
-     * when they would have been flushed anyway.
-     */
-    private ByteBuf held;
-    private boolean heldIsCopy;
-    /**
-     * The client's response is chunked: held bytes go out as one buffer holding a whole chunk
-     * (size line, data, CRLF), written below the codec, where its encoder would have written three.
-     */
-    private boolean framingChunks;
+    private final HeldBody body;
 
     Exchange(RelayHandler relay, ChannelHandlerContext ctx, InboundRequest request) {
         this.relay = relay;
@@ -115,6 +89,7 @@ final class Exchange implements UpstreamListener {
         this.request = request;
         this.headRequest = request.head.method() == HttpMethod.HEAD;
         this.clientKeepAlive = request.keepAlive;
+        this.body = new HeldBody(ctx, relay.belowCodec);
     }
 
     // ---- lifecycle -------------------------------------------------------------------------
@@ -291,8 +266,7 @@ final class Exchange implements UpstreamListener {
         rewriteResponseHead(response);
         usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
         // As the codec's encoder decides it: chunked unless the response can have no body.
-        framingChunks = relay.belowCodec != null && HttpUtil.isTransferEncodingChunked(response)
-                && !(headRequest || code == 204 || code == 304);
+        body.chunked(HttpUtil.isTransferEncodingChunked(response) && !(headRequest || code == 204 || code == 304));
         ctx.write(response, ctx.voidPromise());
     }
 
@@ -386,7 +360,7 @@ final class Exchange implements UpstreamListener {
         }
         if (content instanceof LastHttpContent) {
             responseState = ResponseState.DONE;
-            writeHeld();
+            body.write();
             ctx.write(content, ctx.voidPromise());
             ctx.flush();
             if (requestEnded) {
@@ -399,89 +373,8 @@ final class Exchange implements UpstreamListener {
                 finish(true);
             }
         } else {
-            hold(content.content());
+            body.add(content.content());
         }
-    }
-
-    /** Keeps a body piece (taking over its reference) to write with the rest of this read's. */
-    private void hold(ByteBuf piece) {
-        int n = piece.readableBytes();
-        if (held != null && (n > COALESCE_MAX_BYTES || held.readableBytes() + n > COALESCE_MAX_BYTES)) {
-            writeHeld();
-        }
-        if (held == null) {
-            held = piece;
-            heldIsCopy = false;
-            return;
-        }
-        try {
-            if (!heldIsCopy) {
-                ByteBuf copy = ctx.alloc().directBuffer(SIZE_LINE_ROOM + Math.max(held.readableBytes() + n, 1024) + 2,
-                        SIZE_LINE_ROOM + COALESCE_MAX_BYTES + 2);
-                copy.setIndex(SIZE_LINE_ROOM, SIZE_LINE_ROOM);
-                copy.writeBytes(held);
-                held.release();
-                held = copy;
-                heldIsCopy = true;
-            }
-            held.writeBytes(piece);
-        } finally {
-            piece.release();
-        }
-    }
-
-    private void writeHeld() {
-        if (held == null) {
-            return;
-        }
-        ByteBuf out = held;
-        held = null;
-        int n = out.readableBytes();
-        if (framingChunks && n > 0 && (heldIsCopy || n <= FRAME_COPY_MAX_BYTES)) {
-            // (An empty chunk would end the body: those still go through the encoder, which skips them.)
-            relay.belowCodec.write(heldIsCopy ? frameInPlace(out) : frameCopy(out), relay.belowCodec.voidPromise());
-        } else {
-            ctx.write(new DefaultHttpContent(out), ctx.voidPromise());
-        }
-    }
-
-    /** Copied bytes, with the room kept in front for it, framed as one chunk in their own buffer. */
-    private static ByteBuf frameInPlace(ByteBuf data) {
-        int n = data.readableBytes();
-        int start = data.readerIndex() - hexDigits(n) - 2;
-        data.readerIndex(start);
-        int at = writeHex(data, start, n);
-        data.setShort(at, CRLF);
-        data.writeShort(CRLF);
-        return data;
-    }
-
-    /** A piece that came alone, copied into a new buffer as one chunk; releases the piece. */
-    private ByteBuf frameCopy(ByteBuf data) {
-        try {
-            int n = data.readableBytes();
-            ByteBuf chunk = ctx.alloc().directBuffer(hexDigits(n) + 2 + n + 2);
-            chunk.writerIndex(writeHex(chunk, 0, n));
-            chunk.writeShort(CRLF);
-            chunk.writeBytes(data);
-            chunk.writeShort(CRLF);
-            return chunk;
-        } finally {
-            data.release();
-        }
-    }
-
-    private static int hexDigits(int n) {
-        return Math.max(1, (35 - Integer.numberOfLeadingZeros(n)) / 4);
-    }
-
-    /** Sets {@code n} in lowercase hex at {@code at}; the index after it. */
-    private static int writeHex(ByteBuf buf, int at, int n) {
-        int digits = hexDigits(n);
-        for (int i = digits - 1; i >= 0; i--) {
-            buf.setByte(at++, "0123456789abcdef".charAt((n >>> (4 * i)) & 0xf));
-        }
-        return at;
     }
 
     @Override
@@ -489,7 +382,7 @@ final class Exchange implements UpstreamListener {
         if (finished) {
             return;
         }
-        writeHeld();
+        body.write();
         ctx.flush();
         if (responseState != ResponseState.DONE) {
             if (ctx.channel().isWritable()) {
@@ -667,7 +560,7 @@ final class Exchange implements UpstreamListener {
         }
         if (ctx.channel().isActive()) {
             // What arrived before a failure still goes out, ahead of the close.
-            writeHeld();
+            body.write();
             if (clean && clientKeepAlive && requestEnded) {
                 ctx.flush();
                 relay.finished(this);
@@ -677,10 +570,7 @@ final class Exchange implements UpstreamListener {
                 relay.finished(this);
             }
         } else {
-            if (held != null) {
-                held.release();
-                held = null;
-            }
+            body.release();
             relay.finished(this);
         }
         recordUsage();
