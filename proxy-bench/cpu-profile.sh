@@ -9,8 +9,9 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
-# Knobs: C (connections), MODE (chat, or sse: a 20-event stream per request), SSE_INTERVAL_MS (the
-# upstream's pause between those events; default 0, all in one burst), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# Knobs: C (connections), MODE (chat; sse: a 20-event stream per request; streams: rounds of C
+# concurrent 20-event streams on new connections, per event, latency = hold-back), SSE_INTERVAL_MS
+# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -86,7 +87,22 @@ if [[ "$BARE" == 1 ]]; then
 fi
 
 load() { # url auth seconds -> wrk's KSRESULT line
+  if [[ "$MODE" == streams ]]; then
+    streams "$@"
+    return
+  fi
   KS_MODE="$MODE" KS_SSE_INTERVAL_MS="${SSE_INTERVAL_MS:-0}" KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
+}
+# MODE=streams: rounds of C concurrent 20-event SSE streams, each on a connection of its own (as the
+# full run's 1,000 streams), for the given seconds; a KSRESULT line counting events as requests.
+streams() { # url auth seconds
+  local end=$((SECONDS + $3)) events=0 p50=0 p99=0 r
+  while (( SECONDS < end )); do
+    r=$(taskset -c 1 java -cp "$CP" dev.keyswap.bench.load.SseStreamClient "${1%/v1/chat/completions}" "${2#Bearer }" \
+        "$C" 20 "${SSE_INTERVAL_MS:-50}")
+    events=$(( events + $(field "$r" events) )); p50=$(field "$r" holdback_p50_us); p99=$(field "$r" holdback_p99_us)
+  done
+  echo "KSRESULT {\"requests\":$events,\"err_connect\":0,\"err_read\":0,\"err_write\":0,\"err_status\":0,\"err_timeout\":0,\"p50_us\":$p50,\"p99_us\":$p99}"
 }
 requests() { sed 's/.*"requests":\([0-9]*\).*/\1/' <<< "$1"; }
 field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
@@ -126,7 +142,7 @@ measure() { # name pid url auth
 }
 
 echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C and the upstream on CPU 1;"
-echo "each warmed up for ${WARM}s, then measured for ${D}s; MODE=$MODE (per request: $([[ $MODE == sse ]] && echo 'one 20-event SSE stream' || echo 'one JSON chat completion'))."
+echo "each warmed up for ${WARM}s, then measured for ${D}s; MODE=$MODE (per request: $(case $MODE in sse) echo 'one 20-event SSE stream';; streams) echo 'one SSE event';; *) echo 'one JSON chat completion';; esac))."
 measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
 if [[ "${WITH_NGINX:-1}" == 1 ]]; then
   measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"

@@ -137,14 +137,24 @@ public final class LoadHarness {
         // steady run's code without the accept and close paths, the next connections deoptimize it,
         // and a server with steady churn converges after a few such rounds (cpu-profile.sh: C2's
         // share of the measured run fell from ~2 to ~0.8 us per request).
+        // Then rounds of the many-streams scenario without pauses: its code runs per connection
+        // (accept, register, close, a new exchange), a thousand times a round, so C2 reaches it only
+        // after tens of thousands of connections. Without this its compiling landed in the measured
+        // streams runs: cpu-profile.sh MODE=streams C=1000, C2 11.9 us per event after a 30 s
+        // warm-up of that load, 0.2 after 120 s (0.6 after 60 s of rounds without pauses).
         int jitWarmup = intEnv("JIT_WARMUP", quick ? 6 : 60);
         log("warming up every target: chat c=64 for " + jitWarmup + " s in runs of up to " + WARMUP_RUN_S
-                + " s, then sse20 c=16 for " + Math.max(2, jitWarmup / 3) + " s");
+                + " s, then sse20 c=16 for " + Math.max(2, jitWarmup / 3) + " s, then rounds of " + streams
+                + " streams for " + jitWarmup + " s");
         for (Target t : targets) {
             for (int left = jitWarmup; left > 0; left -= WARMUP_RUN_S) {
                 wrk(t, 64, Math.min(left, WARMUP_RUN_S), false);
             }
             wrk(t, 16, Math.max(2, jitWarmup / 3), true);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(jitWarmup);
+            do {
+                streamsRound(t);
+            } while (System.nanoTime() < until);
         }
 
         /** A scenario's unrecorded warm-up pass, then the run it measures. */
@@ -156,7 +166,7 @@ public final class LoadHarness {
         }
         matrix.add(new Scenario("sse20 c=64", t -> wrk(t, 64, warmup, true), t -> wrk(t, 64, duration, true)));
         matrix.add(new Scenario("paced " + rate + "/s", this::pacedWarmup, this::paced));
-        matrix.add(new Scenario("sse" + streams + " streams", t -> { }, this::manyStreams));
+        matrix.add(new Scenario("sse" + streams + " streams", this::streamsRound, this::manyStreams));
 
         for (Scenario s : matrix) {
             for (int rep = 1; rep <= reps; rep++) {
@@ -411,6 +421,16 @@ public final class LoadHarness {
         try {
             return PacedClient.run(new PacedClient.Options(t.load(), rate, 0, seconds, 64));
         } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** One unrecorded round of the many-streams scenario with no pause between events. */
+    private void streamsRound(Target t) {
+        try {
+            SseStreamClient.run(new SseStreamClient.Options(t.load(), streams, streamEvents, 0, 50, 120_000), null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
     }
