@@ -2,8 +2,8 @@
 # Keyswap end-to-end load harness: direct vs nginx (header swap only) vs Keyswap (every governance
 # step on), interleaved, repeated; one table on stdout, JSON under proxy-bench/results/.
 #
-#   proxy-bench/run.sh            # full matrix, ~12 minutes
-#   QUICK=1 proxy-bench/run.sh    # smoke version, ~2-3 minutes
+#   proxy-bench/run.sh            # full matrix, ~15 minutes
+#   QUICK=1 proxy-bench/run.sh    # smoke version, ~3 minutes
 #
 # Knobs (environment): DURATION (s per measured run), WARMUP (s), REPS, RATE (paced req/s),
 # STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
