@@ -71,18 +71,9 @@ class StreamingTest {
     void sseEventsReachTheClientWhileTheUpstreamIsStillSending() throws Exception {
         CountDownLatch clientHasFirst = new CountDownLatch(1);
         AtomicBoolean lastSent = new AtomicBoolean();
-        try (NettyUpstream upstream = new NettyUpstream(() -> new ChannelInboundHandlerAdapter() {
+        try (NettyUpstream upstream = new NettyUpstream(() -> new ChunkedResponder("text/event-stream") {
             @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean last = msg instanceof LastHttpContent;
-                ReferenceCountUtil.release(msg);
-                if (!last) {
-                    return;
-                }
-                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
-                        .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                ctx.write(head);
+            void respond(ChannelHandlerContext ctx) {
                 ctx.writeAndFlush(event("data: {\"n\":1}\n\n"));
                 waitThenFinish(ctx, 0);
             }
@@ -128,18 +119,9 @@ class StreamingTest {
         for (int n = 1; n <= events; n++) {
             expected.append("data: {\"n\":").append(n).append("}\n\n");
         }
-        try (NettyUpstream upstream = new NettyUpstream(() -> new ChannelInboundHandlerAdapter() {
+        try (NettyUpstream upstream = new NettyUpstream(() -> new ChunkedResponder("text/event-stream") {
             @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean last = msg instanceof LastHttpContent;
-                ReferenceCountUtil.release(msg);
-                if (!last) {
-                    return;
-                }
-                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream")
-                        .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                ctx.write(head);
+            void respond(ChannelHandlerContext ctx) {
                 // One chunk per event, all in one flush: they reach Keyswap in one read or a few.
                 for (int n = 1; n <= events; n++) {
                     ctx.write(event("data: {\"n\":" + n + "}\n\n"));
@@ -172,20 +154,12 @@ class StreamingTest {
         }
         String expectedBody = expected.toString(StandardCharsets.ISO_8859_1);
         expected.release();
-        try (NettyUpstream upstream = new NettyUpstream(() -> new ChannelInboundHandlerAdapter() {
+        try (NettyUpstream upstream = new NettyUpstream(() -> new ChunkedResponder("application/octet-stream") {
             boolean alone = true;
 
             @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean last = msg instanceof LastHttpContent;
-                ReferenceCountUtil.release(msg);
-                if (!last) {
-                    return;
-                }
-                HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-                head.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream")
-                        .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-                ctx.writeAndFlush(head);
+            void respond(ChannelHandlerContext ctx) {
+                ctx.flush();
                 // First response: each piece alone, 20 ms apart (a read each); second: all in one flush.
                 send(ctx, 0, 0, alone);
                 alone = !alone;
@@ -225,6 +199,34 @@ class StreamingTest {
     /** ASCII, so that RawHttp's text body compares byte for byte. */
     private static byte letterAt(long i) {
         return (byte) ('a' + (i * 7 + i / 26) % 26);
+    }
+
+    /**
+     * An upstream that answers each request, once its body is in, with a chunked 200 of the given
+     * content type; {@link #respond} writes the body after that head (not yet flushed).
+     */
+    abstract static class ChunkedResponder extends ChannelInboundHandlerAdapter {
+        private final String contentType;
+
+        ChunkedResponder(String contentType) {
+            this.contentType = contentType;
+        }
+
+        abstract void respond(ChannelHandlerContext ctx);
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            boolean last = msg instanceof LastHttpContent;
+            ReferenceCountUtil.release(msg);
+            if (!last) {
+                return;
+            }
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType)
+                    .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            ctx.write(head);
+            respond(ctx);
+        }
     }
 
     static HttpContent event(String text) {
