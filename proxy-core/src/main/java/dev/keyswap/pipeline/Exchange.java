@@ -266,7 +266,7 @@ final class Exchange implements UpstreamListener {
         rewriteResponseHead(response);
         usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
         // As the codec's encoder decides it: chunked unless the response can have no body.
-        body.chunked(HttpUtil.isTransferEncodingChunked(response) && !(headRequest || code == 204 || code == 304));
+        body.chunked(HttpUtil.isTransferEncodingChunked(response) && !bodyless());
         ctx.write(response, ctx.voidPromise());
     }
 
@@ -406,8 +406,7 @@ final class Exchange implements UpstreamListener {
         HopByHop.strip(h);
         h.remove(HttpHeaderNames.SET_COOKIE);
         response.setProtocolVersion(request.clientVersion);
-        boolean bodyless = headRequest || status == 204 || status == 304;
-        if (!hasLength && !bodyless) {
+        if (!hasLength && !bodyless()) {
             if (request.clientVersion == HttpVersion.HTTP_1_1) {
                 h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             } else {
@@ -425,6 +424,11 @@ final class Exchange implements UpstreamListener {
         for (Map.Entry<AsciiString, String> e : request.responseHeaders) {
             h.set(e.getKey(), e.getValue());
         }
+    }
+
+    /** The response to the client can have no body (RFC 9112 section 6.3), whatever its head says. */
+    private boolean bodyless() {
+        return headRequest || status == 204 || status == 304;
     }
 
     // ---- failures --------------------------------------------------------------------------

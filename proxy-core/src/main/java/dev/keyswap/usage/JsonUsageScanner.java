@@ -612,14 +612,8 @@ final class JsonUsageScanner {
     private String keptString() {
         if (plainAscii()) {
             String current = fields.model();
-            if (current != null && current.length() == kept) {
-                boolean same = true;
-                for (int j = 0; j < kept && same; j++) {
-                    same = current.charAt(j) == capture[j];
-                }
-                if (same) {
-                    return current;
-                }
+            if (current != null && ModelNames.spells(current, capture, kept)) {
+                return current;
             }
             return ModelNames.of(capture, kept);
         }

@@ -37,7 +37,8 @@ final class ModelNames {
         return made;
     }
 
-    private static boolean spells(String known, byte[] latin1, int length) {
+    /** {@code known} is the text of {@code length} bytes of ISO-8859-1. */
+    static boolean spells(String known, byte[] latin1, int length) {
         if (known.length() != length) {
             return false;
         }

@@ -427,22 +427,22 @@ public final class LoadHarness {
 
     /** One unrecorded round of the many-streams scenario with no pause between events. */
     private void streamsRound(Target t) {
-        try {
-            SseStreamClient.run(new SseStreamClient.Options(t.load(), streams, streamEvents, 0, 50, 120_000), null);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        runStreams(t, 0);
     }
 
     private Measured manyStreams(Target t) {
+        Map<String, Object> r = runStreams(t, streamIntervalMs);
+        long events = num(r, "events");
+        double secs = ((Number) r.get("elapsed_s")).doubleValue();
+        return new Measured(events / secs, events, num(r, "holdback_p50_us"), num(r, "holdback_p99_us"),
+                num(r, "holdback_p999_us"), num(r, "stalls"), secs, Map.of("streams", r));
+    }
+
+    /** {@code streams} concurrent streams of {@code streamEvents} events {@code intervalMs} apart; the client's report. */
+    private Map<String, Object> runStreams(Target t, int intervalMs) {
         try {
-            Map<String, Object> r = SseStreamClient.run(new SseStreamClient.Options(t.load(), streams, streamEvents,
-                    streamIntervalMs, 50, 120_000), null);
-            long events = num(r, "events");
-            double secs = ((Number) r.get("elapsed_s")).doubleValue();
-            return new Measured(events / secs, events, num(r, "holdback_p50_us"), num(r, "holdback_p99_us"),
-                    num(r, "holdback_p999_us"), num(r, "stalls"), secs, Map.of("streams", r));
+            return SseStreamClient.run(new SseStreamClient.Options(t.load(), streams, streamEvents, intervalMs, 50, 120_000),
+                    null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
