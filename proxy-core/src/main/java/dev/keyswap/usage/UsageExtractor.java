@@ -110,6 +110,8 @@ public final class UsageExtractor {
     }
 
     private static boolean isMediaType(String contentType, int start, int end, String mediaType) {
-        return end - start == mediaType.length() && contentType.regionMatches(true, start, mediaType, 0, end - start);
+        // As spelled by every provider first: the case-insensitive compare costs ~60 ns more.
+        return end - start == mediaType.length() && (contentType.startsWith(mediaType, start)
+                || contentType.regionMatches(true, start, mediaType, 0, end - start));
     }
 }
