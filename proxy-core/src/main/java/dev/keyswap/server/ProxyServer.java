@@ -137,7 +137,7 @@ public final class ProxyServer implements AutoCloseable {
         p.addLast("demand", new ReadDemandHandler());
         RequestGuard guard = new RequestGuard(settings.maxBodyBytes());
         p.addLast("guard", guard);
-        p.addLast("cors", new CorsHandler(settings.corsAllowedOrigins()));
+        p.addLast("cors", CorsHandler.forOrigins(settings.corsAllowedOrigins()));
         p.addLast("steps", new HeadSteps(
                 new ServiceEndpoints(() -> draining, this::metricsText),
                 new RouteStep(catalog),

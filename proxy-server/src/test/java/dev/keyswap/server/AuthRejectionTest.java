@@ -74,6 +74,22 @@ class AuthRejectionTest {
     }
 
     @Test
+    void preflightWithNoOriginsConfiguredIsRefusedBeforeAuthAndOtherResponsesGetNoCorsHeaders() throws Exception {
+        HttpResponse<String> preflight = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/chat/completions"))
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                .header("Origin", "https://app.example").header("Access-Control-Request-Method", "POST").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(403, preflight.statusCode());
+        assertEquals("origin_not_allowed", json.readTree(preflight.body()).get("error").get("code").asText());
+        assertTrue(preflight.headers().firstValue("access-control-allow-origin").isEmpty());
+        HttpResponse<String> refusedWithOrigin = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/models"))
+                .header("Origin", "https://app.example").build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, refusedWithOrigin.statusCode(), "not a preflight: auth answers it");
+        assertTrue(refusedWithOrigin.headers().firstValue("access-control-allow-origin").isEmpty());
+        assertTrue(refusedWithOrigin.headers().firstValue("vary").isEmpty());
+    }
+
+    @Test
     void missingTokenIs401() throws Exception {
         assertEquals("authentication_error", refused("/openai/v1/chat/completions", null, 401, "missing_token").get("type").asText());
     }
