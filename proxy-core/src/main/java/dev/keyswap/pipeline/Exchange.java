@@ -264,7 +264,7 @@ final class Exchange implements UpstreamListener {
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
         upstreamKeepAlive = HttpUtil.isKeepAlive(response);
         rewriteResponseHead(response);
-        usage = UsageExtractor.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
+        usage = relay.extractors.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
         // As the codec's encoder decides it: chunked unless the response can have no body.
         body.chunked(HttpUtil.isTransferEncodingChunked(response) && !bodyless());
         ctx.write(response, ctx.voidPromise());
@@ -552,6 +552,8 @@ final class Exchange implements UpstreamListener {
         finished = true;
         relay.metrics.active.decrement();
         request.releaseSocketSlot();
+        // Before the connection can start its next exchange, which reuses the usage extractor.
+        recordUsage();
         if (upstream != null) {
             boolean reusable = clean && upstreamKeepAlive && requestEnded && responseState == ResponseState.DONE
                     && upstream.isActive();
@@ -577,7 +579,6 @@ final class Exchange implements UpstreamListener {
             body.release();
             relay.finished(this);
         }
-        recordUsage();
     }
 
     private void recordUsage() {

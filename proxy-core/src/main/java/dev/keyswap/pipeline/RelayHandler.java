@@ -2,6 +2,7 @@ package dev.keyswap.pipeline;
 
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.upstream.UpstreamConnector;
+import dev.keyswap.usage.UsageExtractor;
 import dev.keyswap.usage.UsageLog;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -32,6 +33,8 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
      * of the handler alone).
      */
     ChannelHandlerContext belowCodec;
+    /** This connection's usage extractors, one response after another. */
+    final UsageExtractor.PerConnection extractors = new UsageExtractor.PerConnection();
 
     public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, KeyPool keyPool,
                         Duration responseHeaderTimeout) {

@@ -117,6 +117,18 @@ final class SseEventReader {
         return field.length;
     }
 
+    /** As made, for the next stream: no line, no event, no event name under way. */
+    void reset() {
+        lineState = FIELD;
+        fieldLength = 0;
+        fieldTooLong = false;
+        valueKind = IGNORED;
+        maybeMessageStart = false;
+        maybeResponse = false;
+        lastWasCarriageReturn = false;
+        dispatchEvent();
+    }
+
     private void startValue() {
         lineState = BEFORE_VALUE;
         if (fieldTooLong) {

@@ -36,6 +36,12 @@ final class UsageFields {
         }
     }
 
+    void clear() {
+        model = null;
+        inputTokens = null;
+        outputTokens = null;
+    }
+
     TokenUsage toTokenUsage() {
         if (model == null && inputTokens == null && outputTokens == null) {
             return TokenUsage.NONE;

@@ -54,6 +54,35 @@ class UsageExtractorAllocationTest {
     }
 
     @Test
+    void aConnectionsResponsesShareOneExtractorAndAllocateOnlyTheirResult() {
+        byte[] body = ("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi.\"}}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7}}")
+                .getBytes(UTF_8);
+        ByteBuf buf = Unpooled.wrappedBuffer(body);
+        ByteBuf raw = buf.unwrap() != null ? buf.unwrap() : buf;
+        try {
+            UsageExtractor.PerConnection connection = new UsageExtractor.PerConnection();
+            for (int i = 0; i < 20_000; i++) {
+                UsageExtractor extractor = connection.forContentType("application/json");
+                extractor.onContent(raw);
+                extractor.result();
+            }
+            int responses = 20_000;
+            long allocated = allocatedBytes();
+            for (int i = 0; i < responses; i++) {
+                UsageExtractor extractor = connection.forContentType("application/json");
+                extractor.onContent(raw);
+                assertEquals(12L, extractor.result().inputTokens());
+            }
+            allocated = allocatedBytes() - allocated;
+            // The TokenUsage each response reports (24 B) and slack; a new extractor per response was ~380 B.
+            assertTrue(allocated < responses * 40L, allocated / responses + " B per response");
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
     void usageNullIsNoUsageAndStateIsSmall() {
         UsageExtractor extractor = UsageExtractor.forContentType("text/event-stream");
         extractor.onContent(Unpooled.wrappedBuffer(OPENAI_CHUNK.getBytes(UTF_8)));

@@ -12,6 +12,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -343,6 +345,36 @@ class UsageExtractorTest {
         assertEquals(new TokenUsage("gpt-4o-mini-2024-07-18", 120L, 52_000L), extractor.result());
         assertTrue(retainedAfterFirstChunk <= UsageExtractor.RETAINED_BYTES_CAP, "retained " + retainedAfterFirstChunk);
         assertTrue(sent >= 200L * 1024 * 1024);
+    }
+
+    @Test
+    void aConnectionsReusedExtractorAnswersEachResponseAsAFreshOneWouldWhateverCameBefore() {
+        UsageExtractor.PerConnection connection = new UsageExtractor.PerConnection();
+        List<Arguments> bodies = providerBodies().toList();
+        Random random = new Random(20261123);
+        for (int round = 0; round < 300; round++) {
+            Object[] previous = bodies.get(random.nextInt(bodies.size())).get();
+            // The previous response on the connection stops anywhere: mid-name, mid-event, mid-number.
+            byte[] cut = bytes((String) previous[2]);
+            UsageExtractor before = connection.forContentType((String) previous[1]);
+            feed(before, Arrays.copyOfRange(cut, 0, random.nextInt(cut.length + 1)), random.nextBoolean());
+            before.result();
+
+            Object[] next = bodies.get(random.nextInt(bodies.size())).get();
+            byte[] whole = bytes((String) next[2]);
+            int split = random.nextInt(whole.length + 1);
+            UsageExtractor reused = connection.forContentType((String) next[1]);
+            feed(reused, Arrays.copyOfRange(whole, 0, split), random.nextBoolean());
+            feed(reused, Arrays.copyOfRange(whole, split, whole.length), random.nextBoolean());
+            assertEquals(next[3], reused.result(), next[0] + " after part of " + previous[0]);
+        }
+        UsageExtractor json = connection.forContentType("application/json");
+        assertSame(json, connection.forContentType("application/json; charset=utf-8"), "made once per connection");
+        assertEquals(TokenUsage.NONE, json.result(), "handed out empty");
+        feedString(json, "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3");
+        assertEquals(TokenUsage.NONE, connection.forContentType("application/json").result(),
+                "nothing found before carries over");
+        assertSame(UsageExtractor.forContentType("text/html"), connection.forContentType("text/html"), "unmetered: the no-op");
     }
 
     // --- helpers
