@@ -5,7 +5,8 @@ import io.netty.buffer.ByteBuf;
 /**
  * Reads model and token counts out of a response body as it streams past, without holding the
  * body: JSON bodies (OpenAI, Anthropic, Gemini shapes) and SSE streams (each provider's events).
- * One instance per response, used on that response's event loop only.
+ * One instance per response at a time, used on that response's event loop only (a connection's
+ * responses may share one, reset in between: {@link PerConnection}).
  *
  * <p>Memory is bounded whatever the body size, and nothing is allocated per SSE event once the
  * stream's model is known. An extractor's own state is about 110 bytes of buffers
