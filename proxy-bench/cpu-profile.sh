@@ -64,7 +64,9 @@ KS=$(free_port)
 java -cp "$CP" dev.keyswap.bench.load.BenchConfigs keyswap "$WORK" "$KS" "$UP" "$TRANSPORT" > "$WORK/keyswap.yaml"
 printf '%b\n' "${KEYSWAP_YAML_EXTRA:-}" >> "$WORK/keyswap.yaml"
 # As users start it: ./keyswap (which also makes its class-data archive after a build).
-TOKEN=$(./keyswap keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
+# KEYSWAP_JAVA_OPTS is for the server under test: an option that prints (a JFR recording, say)
+# would end up in the token.
+TOKEN=$(KEYSWAP_JAVA_OPTS= ./keyswap keys create --name cpu-profile --config "$WORK/keyswap.yaml" 2>/dev/null)
 # A profile attached later sees only what the JIT recorded: without DebugNonSafepoints, only the
 # safepoints of compiled code map back to Java lines, and every sample between two of them is
 # charged to the nearest one (a constructor called a few hundred times showed as 0.16 us per
