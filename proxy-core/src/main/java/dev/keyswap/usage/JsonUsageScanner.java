@@ -1,7 +1,6 @@
 package dev.keyswap.usage;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Reads usage fields from a stream of JSON text byte by byte, never collecting a document: the
@@ -617,17 +616,10 @@ final class JsonUsageScanner {
         if (length >= NAME_IDS_BY_LENGTH.length) {
             return N_NONE;
         }
-        next:
         for (int id : NAME_IDS_BY_LENGTH[length]) {
-            // Byte by byte: names are short, and most differ at the first byte (Arrays.equals
-            // spent more setting up its vectorized compare than comparing).
-            byte[] word = NAMES[id - 1];
-            for (int j = 0; j < length; j++) {
-                if (bytes[from + j] != word[j]) {
-                    continue next;
-                }
+            if (spells(bytes, from, NAMES[id - 1])) {
+                return id;
             }
-            return id;
         }
         return N_NONE;
     }
@@ -672,10 +664,10 @@ final class JsonUsageScanner {
 
     /** TYPE_MESSAGE_START, TYPE_RESPONSE or TYPE_OTHER for a type or event name spelled in UTF-8. */
     static byte classifyType(byte[] bytes, int length) {
-        if (equals(bytes, length, MESSAGE_START)) {
+        if (length == MESSAGE_START.length && spells(bytes, 0, MESSAGE_START)) {
             return TYPE_MESSAGE_START;
         }
-        if (length >= RESPONSE_PREFIX.length && equals(bytes, RESPONSE_PREFIX.length, RESPONSE_PREFIX)) {
+        if (length >= RESPONSE_PREFIX.length && spells(bytes, 0, RESPONSE_PREFIX)) {
             return TYPE_RESPONSE;
         }
         return TYPE_OTHER;
@@ -909,9 +901,18 @@ final class JsonUsageScanner {
         keep = KEEP_NONE;
     }
 
-    /** The first {@code length} bytes spell {@code word}. */
-    private static boolean equals(byte[] bytes, int length, byte[] word) {
-        return Arrays.equals(bytes, 0, length, word, 0, word.length);
+    /**
+     * {@code bytes} hold {@code word} from {@code from} (the caller knows they are long enough).
+     * Byte by byte: the words are short and most differ at the first byte, where Arrays.equals
+     * spent more setting up its vectorized compare than comparing.
+     */
+    private static boolean spells(byte[] bytes, int from, byte[] word) {
+        for (int j = 0; j < word.length; j++) {
+            if (bytes[from + j] != word[j]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static byte[][] ascii(String... words) {
