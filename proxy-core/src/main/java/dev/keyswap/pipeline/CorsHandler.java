@@ -31,7 +31,7 @@ public final class CorsHandler extends ChannelDuplexHandler {
         return allowedOrigins.isEmpty() ? new PreflightRefusal() : new CorsHandler(allowedOrigins);
     }
 
-    private static final String EXPOSED = "x-request-id, x-proxy-duration-ms, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset";
+    static final String EXPOSED = "x-request-id, x-proxy-duration-ms, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset";
     private final Set<String> allowedOrigins;
     private final boolean anyOrigin;
     /** The allowed Origin of the request being answered, or null. */
@@ -47,6 +47,8 @@ public final class CorsHandler extends ChannelDuplexHandler {
         if (msg instanceof InboundRequest request) {
             String origin = request.head.headers().get(HttpHeaderNames.ORIGIN);
             currentOrigin = origin != null && (anyOrigin || allowedOrigins.contains(origin)) ? origin : null;
+            // For a relayed response, whose head is written as bytes below this handler.
+            request.corsOrigin = currentOrigin;
             if (isPreflight(request)) {
                 answerPreflight(ctx, request, origin);
                 return;

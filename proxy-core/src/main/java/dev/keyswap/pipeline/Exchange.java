@@ -5,6 +5,7 @@ import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamListener;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageExtractor;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -19,15 +20,12 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.net.ConnectException;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
@@ -49,13 +47,19 @@ import javax.net.ssl.SSLException;
  * for only while the client is writable, else on the client's writability change. Both channels
  * live on the same event loop, so no state here is shared across threads.
  *
- * <p>The body pieces of one upstream read go to the client as one write at the end of the read
- * ({@link HeldBody}).
+ * <p>The upstream's response is read as bytes ({@link UpstreamResponseReader}); its head is
+ * written to the client as bytes ({@link ClientResponseHead}), and its body's bytes pass on as they
+ * came whenever the client's framing is the upstream's (a Content-Length, or chunks to an HTTP/1.1
+ * client), else as data, framed anew. The body bytes of one upstream read go to the client as one
+ * write at the end of the read ({@link HeldBody}).
  */
-final class Exchange implements UpstreamListener {
+final class Exchange implements UpstreamListener, UpstreamResponseReader.Listener {
     private enum RequestState { CONNECTING, STREAMING, SENT }
 
     private enum ResponseState { AWAITING, STREAMING, DONE }
+
+    /** What of the upstream's body goes to the client: its bytes as they came, or its data (framing removed). */
+    private enum Relayed { BYTES, DATA }
 
     private final RelayHandler relay;
     private final ChannelHandlerContext ctx;
@@ -69,7 +73,7 @@ final class Exchange implements UpstreamListener {
     private boolean requestEnded;
     private boolean clientReadPaused;
     private boolean upstreamReadPaused;
-    private boolean skippingInformational;
+    private Relayed relayed = Relayed.BYTES;
     private boolean upstreamKeepAlive;
     private boolean clientKeepAlive;
     private boolean retried;
@@ -82,6 +86,8 @@ final class Exchange implements UpstreamListener {
     private long bytesOut;
     private UsageExtractor usage;
     private final HeldBody body;
+    /** Where the relay writes bytes already in HTTP/1.1 form: below the client's codec. */
+    private final ChannelHandlerContext out;
 
     Exchange(RelayHandler relay, ChannelHandlerContext ctx, InboundRequest request) {
         this.relay = relay;
@@ -89,7 +95,8 @@ final class Exchange implements UpstreamListener {
         this.request = request;
         this.headRequest = request.head.method() == HttpMethod.HEAD;
         this.clientKeepAlive = request.keepAlive;
-        this.body = new HeldBody(ctx, relay.belowCodec);
+        this.out = relay.belowCodec != null ? relay.belowCodec : ctx;
+        this.body = new HeldBody(out);
     }
 
     // ---- lifecycle -------------------------------------------------------------------------
@@ -123,6 +130,7 @@ final class Exchange implements UpstreamListener {
             return;
         }
         upstream = lease.getNow();
+        relay.responses.reset(headRequest);
         UpstreamConnector.attach(upstream, this);
         upstream.write(request.head, upstream.voidPromise());
         if (requestState == RequestState.CONNECTING) {
@@ -218,56 +226,111 @@ final class Exchange implements UpstreamListener {
 
     @Override
     public void onUpstreamMessage(Object msg) {
-        if (finished) {
+        if (finished || !(msg instanceof ByteBuf in)) {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof HttpResponse response) {
-            onResponseHead(response);
-        }
-        if (msg instanceof HttpContent content) {
-            onResponseContent(content);
+        try {
+            relay.responses.read(in, this);
+        } finally {
+            in.release();
         }
     }
 
-    private void onResponseHead(HttpResponse response) {
-        if (response.decoderResult().isFailure()) {
-            ReferenceCountUtil.release(response);
-            relay.metrics.upstreamErrors.increment();
-            upstreamKeepAlive = false;
-            failBeforeResponse(ProxyError.badGateway("upstream_bad_response", "the upstream sent a malformed response"));
-            return;
-        }
-        int code = response.status().code();
+    @Override
+    public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
+        int code = head.status;
         if (code == 101) {
             if (request.webSocket && requestEnded) {
-                onUpgraded(response);
+                onUpgraded(head, in, bodyIndex);
             } else {
                 relay.metrics.upstreamErrors.increment();
                 failBeforeResponse(ProxyError.badGateway("upstream_bad_response", "the upstream switched protocols unasked"));
             }
-            return;
-        }
-        if (code >= 100 && code < 200) {
-            // Informational (we never forward Expect, but some servers send 100 anyway): dropped,
-            // together with the empty content the decoder emits after it.
-            skippingInformational = !(response instanceof HttpContent);
-            return;
+            return false;
         }
         if ((code == 429 || code == 401) && request.credential.connectionId() != null && request.credential.pool().size() > 1
-                && restSecret(response)) {
-            return;
+                && restSecret(head.retryAfter())) {
+            return false;
         }
         UpstreamConnector.responseStarted(upstream);
         responseState = ResponseState.STREAMING;
         status = code;
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
-        upstreamKeepAlive = HttpUtil.isKeepAlive(response);
-        rewriteResponseHead(response);
-        usage = relay.extractors.forContentType(response.headers().get(HttpHeaderNames.CONTENT_TYPE));
-        // As the codec's encoder decides it: chunked unless the response can have no body.
-        body.chunked(HttpUtil.isTransferEncodingChunked(response) && !bodyless());
-        ctx.write(response, ctx.voidPromise());
+        upstreamKeepAlive = head.keepAlive();
+        usage = relay.extractors.forContentType(head.contentType());
+        ClientResponseHead.Framing framing = framing(head);
+        body.chunked(framing.chunked() && relayed == Relayed.DATA);
+        out.write(ClientResponseHead.write(ctx.alloc(), head, request, framing, formatMillis(upstreamMicros)), out.voidPromise());
+        return true;
+    }
+
+    /**
+     * How the client's response frames its body, and so what of the upstream's body it gets
+     * (RFC 9112 section 6): the upstream's bytes as they came when its framing serves the client
+     * as well (a Content-Length; chunks to an HTTP/1.1 client), else the data, framed as chunks
+     * for an HTTP/1.1 client or ended by the connection's close for an HTTP/1.0 one.
+     */
+    private ClientResponseHead.Framing framing(ResponseHead head) {
+        boolean http11 = request.clientVersion == HttpVersion.HTTP_1_1;
+        boolean chunked = false;
+        relayed = Relayed.BYTES;
+        if (!bodyless() && head.contentLength < 0) {
+            if (http11) {
+                chunked = true;
+                relayed = head.chunked ? Relayed.BYTES : Relayed.DATA;
+            } else {
+                // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+                clientKeepAlive = false;
+                relayed = head.chunked ? Relayed.DATA : Relayed.BYTES;
+            }
+        }
+        return new ClientResponseHead.Framing(http11, chunked, !clientKeepAlive, clientKeepAlive && !http11);
+    }
+
+    @Override
+    public void onResponseData(ByteBuf in, int index, int length) {
+        bytesOut += length;
+        usage.onContent(in, index, length);
+        if (relayed == Relayed.DATA) {
+            body.add(in.retainedSlice(index, length));
+        }
+    }
+
+    @Override
+    public void onResponseBytes(ByteBuf in, int index, int length) {
+        if (relayed == Relayed.BYTES) {
+            body.add(in.retainedSlice(index, length));
+        }
+    }
+
+    @Override
+    public void onResponseEnd(boolean moreBytes) {
+        if (moreBytes) {
+            // Bytes behind a complete response: the connection is out of step, not to be reused.
+            upstreamKeepAlive = false;
+        }
+        responseState = ResponseState.DONE;
+        body.end();
+        ctx.flush();
+        if (!requestEnded) {
+            // The upstream answered before taking the whole body (an early 4xx, say). The rest
+            // of the body can't be relayed or skipped safely: both connections close.
+            upstreamKeepAlive = false;
+            clientKeepAlive = false;
+        }
+        finish(true);
+    }
+
+    @Override
+    public void onResponseMalformed(String what) {
+        relay.metrics.upstreamErrors.increment();
+        upstreamKeepAlive = false;
+        if (responseState == ResponseState.AWAITING) {
+            failBeforeResponse(ProxyError.badGateway("upstream_bad_response", "the upstream sent a malformed response: " + what));
+        } else {
+            abort();
+        }
     }
 
     /**
@@ -275,10 +338,10 @@ final class Exchange implements UpstreamListener {
      * out (a bodiless one) is sent again at once with the next secret. Returns true when it was;
      * otherwise the refusal is relayed and only later requests avoid the secret.
      */
-    private boolean restSecret(HttpResponse response) {
+    private boolean restSecret(String retryAfter) {
         Credential c = request.credential;
         long now = System.nanoTime();
-        relay.keyPool.coolDown(c.connectionId(), c.poolIndex(), now + cooldownNanos(response));
+        relay.keyPool.coolDown(c.connectionId(), c.poolIndex(), now + cooldownNanos(retryAfter));
         if (!requestEnded || bodyStarted || poolRetried) {
             return false;
         }
@@ -298,8 +361,7 @@ final class Exchange implements UpstreamListener {
         return true;
     }
 
-    private static long cooldownNanos(HttpResponse response) {
-        String retryAfter = response.headers().get(HttpHeaderNames.RETRY_AFTER);
+    private static long cooldownNanos(String retryAfter) {
         long seconds = 30;
         if (retryAfter != null) {
             try {
@@ -313,9 +375,11 @@ final class Exchange implements UpstreamListener {
 
     /**
      * The upstream accepted a WebSocket: the 101 goes to the client, and both connections leave
-     * HTTP for the splice. The upstream connection is never pooled again.
+     * HTTP for the splice. The upstream connection is never pooled again. Bytes the upstream sent
+     * right behind its 101 are the first of the socket's.
      */
-    private void onUpgraded(HttpResponse response) {
+    private void onUpgraded(ResponseHead head, ByteBuf in, int bodyIndex) {
+        HttpResponse response = head.toHttpResponse();
         status = 101;
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
         HttpHeaders h = response.headers();
@@ -333,48 +397,11 @@ final class Exchange implements UpstreamListener {
         UpstreamConnector.detach(upstream);
         relay.finished(this);
         ctx.writeAndFlush(switching);
-        WebSocketSplice.start(relay, request, upstreamMicros, ctx, upstream, () -> {
+        ByteBuf ahead = bodyIndex < in.writerIndex() ? in.retainedSlice(bodyIndex, in.writerIndex() - bodyIndex) : null;
+        WebSocketSplice.start(relay, request, upstreamMicros, ctx, upstream, ahead, () -> {
             relay.metrics.webSockets.decrement();
             request.releaseSocketSlot();
         });
-    }
-
-    private void onResponseContent(HttpContent content) {
-        if (skippingInformational) {
-            if (content instanceof LastHttpContent) {
-                skippingInformational = false;
-            }
-            content.release();
-            return;
-        }
-        if (content.decoderResult().isFailure() || responseState != ResponseState.STREAMING) {
-            content.release();
-            relay.metrics.upstreamErrors.increment();
-            abort();
-            return;
-        }
-        int n = content.content().readableBytes();
-        bytesOut += n;
-        if (n > 0) {
-            usage.onContent(content.content());
-        }
-        if (content instanceof LastHttpContent) {
-            responseState = ResponseState.DONE;
-            body.write();
-            ctx.write(content, ctx.voidPromise());
-            ctx.flush();
-            if (requestEnded) {
-                finish(true);
-            } else {
-                // The upstream answered before taking the whole body (an early 4xx, say). The rest
-                // of the body can't be relayed or skipped safely: both connections close.
-                upstreamKeepAlive = false;
-                clientKeepAlive = false;
-                finish(true);
-            }
-        } else {
-            body.add(content.content());
-        }
     }
 
     @Override
@@ -397,32 +424,6 @@ final class Exchange implements UpstreamListener {
         if (upstreamReadPaused && ctx.channel().isWritable() && upstream != null && !finished) {
             upstreamReadPaused = false;
             upstream.read();
-        }
-    }
-
-    private void rewriteResponseHead(HttpResponse response) {
-        HttpHeaders h = response.headers();
-        boolean hasLength = h.contains(HttpHeaderNames.CONTENT_LENGTH);
-        HopByHop.strip(h);
-        h.remove(HttpHeaderNames.SET_COOKIE);
-        response.setProtocolVersion(request.clientVersion);
-        if (!hasLength && !bodyless()) {
-            if (request.clientVersion == HttpVersion.HTTP_1_1) {
-                h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-            } else {
-                // HTTP/1.0 has no chunked coding: the body ends when the connection does.
-                clientKeepAlive = false;
-            }
-        }
-        if (!clientKeepAlive) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        } else if (request.clientVersion == HttpVersion.HTTP_1_0) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        }
-        h.set(Responses.REQUEST_ID, request.requestId);
-        h.set(Responses.PROXY_DURATION, formatMillis(upstreamMicros));
-        for (Map.Entry<AsciiString, String> e : request.responseHeaders) {
-            h.set(e.getKey(), e.getValue());
         }
     }
 
@@ -477,6 +478,12 @@ final class Exchange implements UpstreamListener {
             connect();
             return;
         }
+        if (responseState == ResponseState.STREAMING && relay.responses.closed()) {
+            // The body was delimited by the connection's close, and this is its end.
+            upstreamKeepAlive = false;
+            onResponseEnd(false);
+            return;
+        }
         relay.metrics.upstreamErrors.increment();
         if (responseState == ResponseState.AWAITING) {
             failBeforeResponse(tlsFailure
@@ -528,7 +535,7 @@ final class Exchange implements UpstreamListener {
         if (!requestEnded) {
             clientKeepAlive = false;
         }
-        FullHttpResponse response = Responses.errorResponse(ctx, request, error);
+        FullHttpResponse response = Responses.forMethod(request, Responses.errorResponse(ctx, request, error));
         response.setProtocolVersion(request.clientVersion);
         if (!clientKeepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

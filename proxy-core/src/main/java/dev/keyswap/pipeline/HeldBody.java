@@ -2,19 +2,19 @@ package dev.keyswap.pipeline;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.DefaultHttpContent;
 
 /**
  * The response body bytes of one upstream read, on their way to the client: held until the read
- * ends, then written as one piece. The decoder turns a read holding twenty SSE events into twenty
- * chunks, and each one written on its own cost the client codec's encoder three buffers (size
- * line, data, CRLF) and the pipeline a pass per buffer; they were flushed together at the read's
- * end anyway. The first piece is held as it came, later small ones are copied in with it.
+ * ends, then written as one piece. A read holding twenty SSE events is one write, not twenty; they
+ * were flushed together at the read's end anyway. The first piece is held as it came, later small
+ * ones are copied in with it.
  *
- * <p>When the client's response is chunked, the held bytes go out as one buffer holding the whole
- * chunk, written below the codec (which would frame it again): a piece that came alone is copied
- * into one, copied pieces are framed in place (room for the size line is kept in front of them).
- * Larger pieces, and responses that are not chunked, go through the encoder as content.
+ * <p>The bytes go out below the client's codec, as the relay writes the response head itself
+ * ({@link ClientResponseHead}): as they are, or, when the relay frames the body as chunks (an
+ * upstream body that ends at the connection's close, to an HTTP/1.1 client), as one chunk per
+ * write. A piece that came alone is copied into a chunk of its own up to 4 KiB; copied pieces are
+ * framed in place (room for the size line is kept in front of them); a larger piece is framed by
+ * a size line and a CRLF written around it.
  *
  * <p>One per exchange, on its event loop; whoever holds one must {@link #write} or {@link #release}
  * it when the exchange ends.
@@ -28,30 +28,30 @@ final class HeldBody {
     private static final int SIZE_LINE_ROOM = 6;
     private static final int CRLF = ('\r' << 8) | '\n';
     private static final byte[] HEX_DIGITS = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+    private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
 
-    private final ChannelHandlerContext encoded;
-    private final ChannelHandlerContext belowCodec;
+    private final ChannelHandlerContext out;
     private boolean framingChunks;
     private ByteBuf held;
     private boolean heldIsCopy;
 
-    /**
-     * @param encoded    where content is written for the codec to frame
-     * @param belowCodec where whole chunks are written, or null to leave all framing to the codec
-     */
-    HeldBody(ChannelHandlerContext encoded, ChannelHandlerContext belowCodec) {
-        this.encoded = encoded;
-        this.belowCodec = belowCodec;
+    /** @param out where the bytes are written: below the client's codec */
+    HeldBody(ChannelHandlerContext out) {
+        this.out = out;
     }
 
-    /** The response head as the client will get it is chunked, with a body (as the encoder decides it). */
+    /** Whether the body is framed as chunks here (else its bytes go out as they are). */
     void chunked(boolean chunked) {
-        framingChunks = chunked && belowCodec != null;
+        framingChunks = chunked;
     }
 
     /** Takes over the reference of a piece of the body. */
     void add(ByteBuf piece) {
         int n = piece.readableBytes();
+        if (n == 0) {
+            piece.release();
+            return;
+        }
         if (held != null && held.readableBytes() + n > COALESCE_MAX_BYTES) {
             write();
         }
@@ -62,7 +62,7 @@ final class HeldBody {
         }
         try {
             if (!heldIsCopy) {
-                ByteBuf copy = encoded.alloc().directBuffer(SIZE_LINE_ROOM + Math.max(held.readableBytes() + n, 1024) + 2,
+                ByteBuf copy = out.alloc().directBuffer(SIZE_LINE_ROOM + Math.max(held.readableBytes() + n, 1024) + 2,
                         SIZE_LINE_ROOM + COALESCE_MAX_BYTES + 2);
                 copy.setIndex(SIZE_LINE_ROOM, SIZE_LINE_ROOM);
                 copy.writeBytes(held);
@@ -81,14 +81,30 @@ final class HeldBody {
         if (held == null) {
             return;
         }
-        ByteBuf out = held;
+        ByteBuf data = held;
         held = null;
-        int n = out.readableBytes();
-        // An empty chunk would end the body: empty pieces go to the encoder, which skips them.
-        if (framingChunks && n > 0 && (heldIsCopy || n <= FRAME_COPY_MAX_BYTES)) {
-            belowCodec.write(heldIsCopy ? frameInPlace(out) : frameCopy(out), belowCodec.voidPromise());
+        if (!framingChunks) {
+            out.write(data, out.voidPromise());
+        } else if (heldIsCopy) {
+            out.write(frameInPlace(data), out.voidPromise());
+        } else if (data.readableBytes() <= FRAME_COPY_MAX_BYTES) {
+            out.write(frameCopy(data), out.voidPromise());
         } else {
-            encoded.write(new DefaultHttpContent(out), encoded.voidPromise());
+            int n = data.readableBytes();
+            ByteBuf sizeLine = out.alloc().directBuffer(hexDigits(n) + 2);
+            sizeLine.writerIndex(writeHex(sizeLine, 0, n));
+            sizeLine.writeShort(CRLF);
+            out.write(sizeLine, out.voidPromise());
+            out.write(data, out.voidPromise());
+            out.write(out.alloc().directBuffer(2).writeShort(CRLF), out.voidPromise());
+        }
+    }
+
+    /** Writes what is held and, when framing chunks, the last chunk that ends the body (not flushed). */
+    void end() {
+        write();
+        if (framingChunks) {
+            out.write(out.alloc().directBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK), out.voidPromise());
         }
     }
 
@@ -114,7 +130,7 @@ final class HeldBody {
     private ByteBuf frameCopy(ByteBuf data) {
         try {
             int n = data.readableBytes();
-            ByteBuf chunk = encoded.alloc().directBuffer(hexDigits(n) + 2 + n + 2);
+            ByteBuf chunk = out.alloc().directBuffer(hexDigits(n) + 2 + n + 2);
             chunk.writerIndex(writeHex(chunk, 0, n));
             chunk.writeShort(CRLF);
             chunk.writeBytes(data);

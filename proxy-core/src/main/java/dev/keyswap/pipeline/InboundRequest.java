@@ -54,6 +54,8 @@ public final class InboundRequest {
     Runnable socketSlot;
     /** How many of {@link HeadSteps}' steps this request has been through. */
     int headStepsDone;
+    /** The request's Origin when CORS allows it: relayed responses carry the CORS fields for it. */
+    String corsOrigin;
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<AsciiString, String>> responseHeaders = new ArrayList<>(4);
 

@@ -7,7 +7,6 @@ import dev.keyswap.usage.UsageLog;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.time.Duration;
@@ -27,14 +26,18 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     final long responseHeaderTimeoutMillis;
     final KeyPool keyPool;
     private Exchange exchange;
+    /** The name of the client's HTTP codec in the pipeline. */
+    public static final String CODEC = "codec";
     /**
-     * Writes bytes already in HTTP/1.1 form (whole chunks): the context of the client's codec, so
-     * that they go out below it instead of being framed again. Null when there is no codec (tests
-     * of the handler alone).
+     * Writes bytes already in HTTP/1.1 form (a relayed response's head and body): the context of
+     * the client's codec, so that they go out below it. Null when there is no codec (tests of the
+     * handler alone).
      */
     ChannelHandlerContext belowCodec;
     /** This connection's usage extractors, one response after another. */
     final UsageExtractor.PerConnection extractors = new UsageExtractor.PerConnection();
+    /** Reads this connection's upstream responses, one after another. */
+    final UpstreamResponseReader responses;
 
     public RelayHandler(UpstreamConnector connector, UsageLog usageLog, RelayMetrics metrics, KeyPool keyPool,
                         Duration responseHeaderTimeout) {
@@ -43,11 +46,12 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
         this.usageLog = usageLog;
         this.metrics = metrics;
         this.responseHeaderTimeoutMillis = responseHeaderTimeout.toMillis();
+        this.responses = new UpstreamResponseReader(connector.maxResponseHeaderBytes());
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        belowCodec = ctx.pipeline().context(HttpServerCodec.class);
+        belowCodec = ctx.pipeline().context(CODEC);
     }
 
     @Override

@@ -2,12 +2,14 @@ package dev.keyswap.pipeline;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
@@ -42,6 +44,20 @@ public final class Responses {
         return response;
     }
 
+    /**
+     * The response as it may go to this request: without its body for a HEAD request (RFC 9110
+     * section 9.3.2), its Content-Length kept. The client's encoder does not know the request's
+     * method (the relay writes relayed responses below it), so each answer is cut here.
+     */
+    static FullHttpResponse forMethod(InboundRequest request, FullHttpResponse response) {
+        if (request.head.method() != HttpMethod.HEAD) {
+            return response;
+        }
+        FullHttpResponse head = response.replace(Unpooled.EMPTY_BUFFER);
+        response.release();
+        return head;
+    }
+
     /** For failures before an {@link InboundRequest} exists (malformed requests): always closes. */
     public static void errorAndClose(ChannelHandlerContext ctx, String requestId, ProxyError error) {
         FullHttpResponse response = json(ctx, error.status(), error.toJson(requestId));
@@ -63,7 +79,8 @@ public final class Responses {
      * empty last content then reaches {@link UnclaimedContentHandler}, which asks for the next
      * request) or closes.
      */
-    public static void answer(ChannelHandlerContext ctx, InboundRequest request, FullHttpResponse response) {
+    public static void answer(ChannelHandlerContext ctx, InboundRequest request, FullHttpResponse whole) {
+        FullHttpResponse response = forMethod(request, whole);
         response.headers().set(REQUEST_ID, request.requestId);
         boolean keepAlive = request.keepAlive && !request.hasBody;
         if (keepAlive) {

@@ -45,12 +45,13 @@ final class WebSocketSplice {
      * The client side's keep-alive idle timer goes with the HTTP handlers: the upstream side's idle
      * timeout, which sees traffic in both directions, governs the socket.
      *
-     * Replaces the HTTP handlers of both connections with the splice and starts reading. Bytes a
-     * codec had already buffered (frames sent right behind the handshake) flow into the splice as
-     * the codec is removed.
+     * Replaces the HTTP handlers of both connections with the splice and starts reading. Bytes the
+     * client's codec had already buffered (frames sent right behind the handshake) flow into the
+     * splice as the codec is removed; {@code upstreamAhead}, the bytes the upstream sent right
+     * behind its 101 (or null), go to the client first.
      */
     static void start(RelayHandler relay, InboundRequest request, long upstreamMicros, ChannelHandlerContext clientCtx,
-                      Channel upstreamChannel, Runnable onEnd) {
+                      Channel upstreamChannel, ByteBuf upstreamAhead, Runnable onEnd) {
         WebSocketSplice splice = new WebSocketSplice(relay, request, upstreamMicros, clientCtx.channel(), upstreamChannel, onEnd);
         ChannelPipeline cp = clientCtx.pipeline();
         for (String name : cp.names()) {
@@ -64,6 +65,10 @@ final class WebSocketSplice {
         ChannelPipeline up = upstreamChannel.pipeline();
         up.replace("upstream", "splice", splice.upstream);
         up.remove("codec");
+        if (upstreamAhead != null) {
+            splice.upstream.channelRead(up.context("splice"), upstreamAhead);
+            splice.client.channel.flush();
+        }
         splice.client.channel.read();
         splice.upstream.channel.read();
     }

@@ -29,13 +29,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -96,8 +98,7 @@ public final class ProxyServer implements AutoCloseable {
         // request never blocks its loop (Netty's own default is twice the cores).
         int loops = settings.ioThreads() > 0 ? settings.ioThreads() : Runtime.getRuntime().availableProcessors();
         this.workerGroup = new MultiThreadIoEventLoopGroup(loops, transport.ioHandlerFactory());
-        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics,
-                HeaderNameValidation.HEADERS);
+        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
     }
 
     /** Binds the listener; returns once it accepts connections. */
@@ -128,11 +129,14 @@ public final class ProxyServer implements AutoCloseable {
         }
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
         p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis()));
-        p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+        // Netty's decoder and encoder, not its HttpServerCodec: the relay writes a relayed response
+        // as bytes below the encoder, and the server codec would count each request it decoded as
+        // a response still owed (closing the connection after 128 of them).
+        p.addLast(RelayHandler.CODEC, new CombinedChannelDuplexHandler<>(new HttpRequestDecoder(new HttpDecoderConfig()
                 .setHeadersFactory(HeaderNameValidation.HEADERS)
                 .setMaxInitialLineLength(settings.maxInitialLineBytes())
                 .setMaxHeaderSize(settings.maxHeaderBytes())
-                .setMaxChunkSize(65536)));
+                .setMaxChunkSize(65536)), new HttpResponseEncoder()));
         p.addLast("flow", new FlowControlHandler());
         p.addLast("demand", new ReadDemandHandler());
         RequestGuard guard = new RequestGuard(settings.maxBodyBytes());

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.Future;
@@ -29,8 +28,6 @@ public final class UpstreamConnector implements AutoCloseable {
     final long poolIdleMillis;
     final int maxIdlePerUpstream;
     final int maxResponseHeaderBytes;
-    /** How the decoder builds response heads (their header-name validation). */
-    final HttpHeadersFactory responseHeaders;
     final AddressPolicy addressPolicy;
     final DnsAddressResolverGroup resolverGroup;
     private final Bootstrap template;
@@ -43,11 +40,8 @@ public final class UpstreamConnector implements AutoCloseable {
                            List<String> allowPrivateAddresses) {
     }
 
-    /** @param responseHeaders how response heads are built; the relay's own header names skip validation in them */
     public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
-                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics,
-                             HttpHeadersFactory responseHeaders) {
-        this.responseHeaders = responseHeaders;
+                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics) {
         this.tls = UpstreamTls.create(settings.trustCertFile());
         this.metrics = metrics;
         this.idleTimeoutMillis = settings.idleTimeout().toMillis();
@@ -122,6 +116,11 @@ public final class UpstreamConnector implements AutoCloseable {
     public static boolean wasReused(Channel ch) {
         UpstreamHandler h = UpstreamHandler.of(ch);
         return h != null && h.reused;
+    }
+
+    /** The largest upstream response head accepted (upstream.max_response_header_bytes). */
+    public int maxResponseHeaderBytes() {
+        return maxResponseHeaderBytes;
     }
 
     public UpstreamTls tls() {

@@ -7,8 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
@@ -120,11 +119,9 @@ final class UpstreamPool {
                         if (key.tls()) {
                             p.addLast("tls", connector.tls.newHandler(ch.alloc(), key.host(), key.port()));
                         }
-                        p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
-                                .setHeadersFactory(connector.responseHeaders)
-                                .setMaxInitialLineLength(8192)
-                                .setMaxHeaderSize(connector.maxResponseHeaderBytes)
-                                .setMaxChunkSize(65536), false, false));
+                        // Requests go out through Netty's encoder; responses arrive as bytes, which
+                        // the exchange reads itself (UpstreamResponseReader in the pipeline package).
+                        p.addLast("codec", new HttpRequestEncoder());
                         IdleTimeoutHandler idle = new IdleTimeoutHandler(connector.idleTimeoutMillis);
                         p.addLast("idle", idle);
                         p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key, idle));

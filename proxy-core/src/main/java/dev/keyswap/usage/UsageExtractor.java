@@ -121,11 +121,15 @@ public final class UsageExtractor {
 
     /** Looks at the readable bytes; never changes the buffer's indices or reference count. */
     public void onContent(ByteBuf content) {
+        onContent(content, content.readerIndex(), content.readableBytes());
+    }
+
+    /** Looks at {@code content[index, index + length)}; never changes the buffer's indices or reference count. */
+    public void onContent(ByteBuf content, int index, int length) {
         if (json == null || (sse == null && json.stopped())) {
             return;
         }
-        int index = content.readerIndex();
-        final int end = content.writerIndex();
+        final int end = index + length;
         if (content.hasArray()) {
             accept(content.array(), content.arrayOffset() + index, end - index);
             return;

@@ -5,17 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -26,25 +17,12 @@ import org.junit.jupiter.api.Test;
 /** What the client's side of the pipeline receives for the body pieces of one upstream read. */
 class HeldBodyTest {
     private final EmbeddedChannel channel = new EmbeddedChannel();
-    private ChannelHandlerContext encoded;
     private final List<ByteBuf> written = new ArrayList<>();
     private final List<ByteBuf> sent = new ArrayList<>();
 
     private HeldBody start(boolean chunked) {
-        channel.pipeline().addLast("codec", new HttpResponseEncoder());
         channel.pipeline().addLast("relay", new ChannelInboundHandlerAdapter());
-        encoded = channel.pipeline().context("relay");
-        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-        if (chunked) {
-            head.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        } else {
-            head.headers().set(HttpHeaderNames.CONTENT_LENGTH, 1_000_000);
-        }
-        encoded.writeAndFlush(head);
-        drain(); // the head
-        written.forEach(ByteBuf::release);
-        written.clear();
-        HeldBody body = new HeldBody(encoded, channel.pipeline().context("codec"));
+        HeldBody body = new HeldBody(channel.pipeline().context("relay"));
         body.chunked(chunked);
         return body;
     }
@@ -114,13 +92,15 @@ class HeldBodyTest {
     }
 
     @Test
-    void aLargerPieceGoesThroughTheEncoderAsItIs() {
+    void aLargerPieceIsFramedAroundItNotCopied() {
         HeldBody body = start(true);
         String big = letters(HeldBody.FRAME_COPY_MAX_BYTES + 1, 'a');
-        body.add(track(piece(big)));
+        ByteBuf piece = track(piece(big));
+        body.add(piece);
         body.write();
         assertEquals("1001\r\n" + big + "\r\n", drain());
-        assertTrue(written.size() > 1, "the encoder's own framing: size line, data, CRLF");
+        assertEquals(3, written.size(), "size line, the piece itself, CRLF");
+        assertTrue(written.get(1) == piece, "the piece goes out as it came");
     }
 
     @Test
@@ -144,8 +124,16 @@ class HeldBodyTest {
         body.add(track(Unpooled.directBuffer(0)));
         body.write();
         assertEquals("", drain(), "no zero-size chunk, which would end the body");
-        encoded.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        assertEquals("0\r\n\r\n", drain());
+        body.end();
+        assertEquals("0\r\n\r\n", drain(), "only end() writes the last chunk");
+    }
+
+    @Test
+    void endWritesWhatIsHeldThenTheLastChunk() {
+        HeldBody body = start(true);
+        body.add(track(piece("data: x\n\n")));
+        body.end();
+        assertEquals("9\r\ndata: x\n\n\r\n0\r\n\r\n", drain());
     }
 
     @Test
@@ -153,8 +141,8 @@ class HeldBodyTest {
         HeldBody body = start(false);
         body.add(track(piece("abc")));
         body.add(track(piece("def")));
-        body.write();
-        assertEquals("abcdef", drain());
+        body.end();
+        assertEquals("abcdef", drain(), "no framing, and no last chunk");
     }
 
     @Test

@@ -83,8 +83,9 @@ public final class Keyswap implements AutoCloseable {
         // takes most of a second: do it beside the database migrations, not after them.
         Thread tls = new Thread(() -> {
             io.netty.handler.ssl.OpenSsl.isAvailable();
-            new io.netty.handler.codec.http.HttpServerCodec();
-            new io.netty.handler.codec.http.HttpClientCodec();
+            new io.netty.handler.codec.http.HttpRequestDecoder();
+            new io.netty.handler.codec.http.HttpResponseEncoder();
+            new io.netty.handler.codec.http.HttpRequestEncoder();
             try {
                 Transport.named(settings.server().transport());
             } catch (RuntimeException e) {

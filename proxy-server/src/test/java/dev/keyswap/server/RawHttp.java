@@ -37,6 +37,20 @@ final class RawHttp implements AutoCloseable {
 
     /** Reads one response (Content-Length, chunked, or to end of stream). */
     Response read() throws IOException {
+        return read(false);
+    }
+
+    /** Reads the response to a HEAD request: a head, never a body, whatever its framing fields say. */
+    Response readHeadResponse() throws IOException {
+        return read(true);
+    }
+
+    /** Everything until the server closes the connection, as text. */
+    String readToClose() throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+
+    private Response read(boolean headOnly) throws IOException {
         String statusLine = line();
         if (statusLine == null) {
             throw new IOException("connection closed before a response");
@@ -50,7 +64,7 @@ final class RawHttp implements AutoCloseable {
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         int chunks = 0;
-        if (status / 100 == 1 || status == 204 || status == 304) {
+        if (headOnly || status / 100 == 1 || status == 204 || status == 304) {
             return new Response(status, headers, "", 0);
         }
         if (headers.containsKey("content-length")) {
@@ -64,7 +78,8 @@ final class RawHttp implements AutoCloseable {
             }
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
             while (true) {
-                int size = Integer.parseInt(line().trim(), 16);
+                String sizeLine = line();
+                int size = Integer.parseInt(sizeLine.split(";", 2)[0].trim(), 16); // extensions ignored
                 if (size == 0) {
                     while (!line().isEmpty()) {
                         // trailers
