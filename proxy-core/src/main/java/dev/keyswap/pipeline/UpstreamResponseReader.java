@@ -190,7 +190,8 @@ final class UpstreamResponseReader {
             state = State.UNTIL_CLOSE;
         }
         if (!listener.onResponseHead(head, in, bodyIndex)) {
-            state = State.DONE;
+            // The exchange left this connection; it may already have reset this reader for the
+            // next one (a retry on a pooled connection), so nothing here is touched again.
             return -1;
         }
         if (state == State.DONE) {

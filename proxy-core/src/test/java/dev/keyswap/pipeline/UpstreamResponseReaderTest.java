@@ -26,7 +26,7 @@ class UpstreamResponseReaderTest {
     private static final int MAX_HEAD = 4096;
 
     /** What a listener heard, as text. */
-    private static final class Heard implements UpstreamResponseReader.Listener {
+    private static class Heard implements UpstreamResponseReader.Listener {
         final List<Integer> statuses = new ArrayList<>();
         final List<String> keptFields = new ArrayList<>();
         String contentType;
@@ -195,6 +195,32 @@ class UpstreamResponseReaderTest {
         Heard h = read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false);
         assertEquals(List.of(200), h.statuses);
         assertEquals(1, h.ends);
+    }
+
+    /**
+     * An exchange that leaves a connection inside the head's report (a key pool's retry) may lease
+     * another at once and reset the reader for it there: the reader must not undo that.
+     */
+    @Test
+    void aReaderResetInsideTheHeadReportIsReadyForTheNextResponse() {
+        UpstreamResponseReader reader = new UpstreamResponseReader(MAX_HEAD);
+        reader.reset(false);
+        Heard next = new Heard();
+        UpstreamResponseReader.Listener retrying = new Heard() {
+            @Override
+            public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
+                reader.reset(false);
+                return false;
+            }
+        };
+        ByteBuf refusal = Unpooled.copiedBuffer("HTTP/1.1 429 Too Many\r\nContent-Length: 2\r\n\r\n{}", StandardCharsets.ISO_8859_1);
+        reader.read(refusal, retrying);
+        refusal.release();
+        ByteBuf answer = Unpooled.copiedBuffer(CHAT, StandardCharsets.ISO_8859_1);
+        reader.read(answer, next);
+        answer.release();
+        assertEquals(List.of(200), next.statuses);
+        assertEquals(1, next.ends);
     }
 
     @Test
