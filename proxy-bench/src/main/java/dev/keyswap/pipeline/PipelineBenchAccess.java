@@ -6,6 +6,8 @@ import dev.keyswap.connect.Credential;
 import java.util.List;
 import java.util.Map;
 import dev.keyswap.route.Provider;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 
@@ -43,5 +45,58 @@ public final class PipelineBenchAccess {
     public static String findToken(HttpHeaders headers, String rawQuery) {
         TokenExtractor.Found f = TokenExtractor.find(headers, rawQuery);
         return f == null ? null : f.token();
+    }
+
+    /**
+     * An upstream response read by {@link UpstreamResponseReader} and its head written for the
+     * client by {@link ClientResponseHead}, as the relay does it (the body only framed).
+     */
+    public static final class ResponseRelay implements UpstreamResponseReader.Listener {
+        private static final ClientResponseHead.Framing FRAMING = new ClientResponseHead.Framing(true, false, false, false);
+        private final UpstreamResponseReader reader = new UpstreamResponseReader(65536);
+        private final InboundRequest request;
+        private final ByteBufAllocator alloc;
+        private ByteBuf clientHead;
+        private long bodyBytes;
+
+        public ResponseRelay(InboundRequest request, ByteBufAllocator alloc) {
+            this.request = request;
+            this.alloc = alloc;
+        }
+
+        /** Reads a whole response; returns the client's head, which the caller releases. */
+        public ByteBuf relay(ByteBuf upstreamResponse) {
+            reader.reset(false);
+            reader.read(upstreamResponse, this);
+            return clientHead;
+        }
+
+        public long bodyBytes() {
+            return bodyBytes;
+        }
+
+        @Override
+        public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
+            clientHead = ClientResponseHead.write(alloc, head, request, FRAMING, "512.345");
+            return true;
+        }
+
+        @Override
+        public void onResponseData(ByteBuf in, int index, int length) {
+            bodyBytes += length;
+        }
+
+        @Override
+        public void onResponseBytes(ByteBuf in, int index, int length) {
+        }
+
+        @Override
+        public void onResponseEnd(boolean moreBytes) {
+        }
+
+        @Override
+        public void onResponseMalformed(String what) {
+            throw new IllegalStateException(what);
+        }
     }
 }

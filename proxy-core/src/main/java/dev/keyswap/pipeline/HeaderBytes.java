@@ -45,13 +45,26 @@ final class HeaderBytes {
         return b >= 'A' && b <= 'Z' ? b | 0x20 : b & 0xff;
     }
 
-    /** Whether {@code bytes[from, to)} spells {@code lowerCaseWord}, ignoring ASCII case. */
-    static boolean spells(byte[] bytes, int from, int to, String lowerCaseWord) {
-        if (to - from != lowerCaseWord.length()) {
+    /** Whether {@code bytes[from, to)} spells {@code word}, ignoring ASCII case. */
+    static boolean spells(byte[] bytes, int from, int to, CharSequence word) {
+        if (to - from != word.length()) {
             return false;
         }
         for (int i = from; i < to; i++) {
-            if (lower(bytes[i]) != lowerCaseWord.charAt(i - from)) {
+            if (lower(bytes[i]) != lower(word.charAt(i - from))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** As {@link #spells(byte[], int, int, CharSequence)}, for a word given as lower-case bytes. */
+    static boolean spells(byte[] bytes, int from, int to, byte[] lowerCaseWord) {
+        if (to - from != lowerCaseWord.length) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            if (lower(bytes[i]) != lowerCaseWord[i - from]) {
                 return false;
             }
         }

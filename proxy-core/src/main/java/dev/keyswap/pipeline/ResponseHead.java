@@ -100,23 +100,10 @@ final class ResponseHead {
     /** Marks every field of this name dropped: the relay sets its own value in the client's head. */
     void drop(AsciiString name) {
         for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && nameIs(i, name)) {
+            if (!dropped[i] && HeaderBytes.spells(bytes, nameFrom[i], nameTo[i], name)) {
                 dropped[i] = true;
             }
         }
-    }
-
-    private boolean nameIs(int field, AsciiString name) {
-        int n = nameTo[field] - nameFrom[field];
-        if (n != name.length()) {
-            return false;
-        }
-        for (int i = 0; i < n; i++) {
-            if (HeaderBytes.lower(bytes[nameFrom[field] + i]) != HeaderBytes.lower(name.byteAt(i))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**

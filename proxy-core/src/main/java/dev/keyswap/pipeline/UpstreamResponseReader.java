@@ -1,5 +1,6 @@
 package dev.keyswap.pipeline;
 
+import dev.keyswap.bytes.ByteScan;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.Arrays;
@@ -59,6 +60,25 @@ final class UpstreamResponseReader {
     private static final int HEAD_WINDOW = 2048;
     /** A chunk size has at most this many hex digits (2^60 bytes), so it cannot overflow. */
     private static final int MAX_CHUNK_SIZE_DIGITS = 15;
+
+    // The names kind() recognises and the words of Connection and Transfer-Encoding, in lower case.
+    private static final byte[] CHUNKED = ascii("chunked");
+    private static final byte[] CLOSE = ascii("close");
+    private static final byte[] CONNECTION = ascii("connection");
+    private static final byte[] CONTENT_LENGTH = ascii("content-length");
+    private static final byte[] CONTENT_TYPE = ascii("content-type");
+    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
+    private static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
+    private static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
+    private static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
+    private static final byte[] RETRY_AFTER = ascii("retry-after");
+    private static final byte[] SET_COOKIE = ascii("set-cookie");
+    private static final byte[] TE = ascii("te");
+    private static final byte[] TRAILER = ascii("trailer");
+    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+    private static final byte[] UPGRADE = ascii("upgrade");
+    private static final byte[] X_PROXY_DURATION_MS = ascii("x-proxy-duration-ms");
+    private static final byte[] X_REQUEST_ID = ascii("x-request-id");
 
     private final int maxHeadBytes;
     private final ResponseHead head = new ResponseHead();
@@ -222,14 +242,12 @@ final class UpstreamResponseReader {
 
     /** The index just past the head's empty line, or -1. */
     private static int headEnd(byte[] b, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (b[i] == '\n') {
-                if (i + 1 < to && b[i + 1] == '\n') {
-                    return i + 2;
-                }
-                if (i + 2 < to && b[i + 1] == '\r' && b[i + 2] == '\n') {
-                    return i + 3;
-                }
+        for (int i = ByteScan.indexOf(b, from, to, (byte) '\n'); i < to; i = ByteScan.indexOf(b, i + 1, to, (byte) '\n')) {
+            if (i + 1 < to && b[i + 1] == '\n') {
+                return i + 2;
+            }
+            if (i + 2 < to && b[i + 1] == '\r' && b[i + 2] == '\n') {
+                return i + 3;
             }
         }
         return -1;
@@ -253,9 +271,7 @@ final class UpstreamResponseReader {
         h.statusFrom = 8;
         int p = 12;
         if (b[p] == ' ') {
-            while (HeaderBytes.value(b[p])) {
-                p++;
-            }
+            p = ByteScan.fieldValueEnd(b, p, length);
         }
         h.statusTo = p;
         p = lineEnd(b, p);
@@ -284,9 +300,7 @@ final class UpstreamResponseReader {
                 p++;
             }
             int valueFrom = p;
-            while (HeaderBytes.value(b[p])) {
-                p++;
-            }
+            p = ByteScan.fieldValueEnd(b, p, length);
             int valueTo = p;
             while (valueTo > valueFrom && HeaderBytes.space(b[valueTo - 1])) {
                 valueTo--;
@@ -341,12 +355,12 @@ final class UpstreamResponseReader {
                 h.contentLength = n;
             }
             case ResponseHead.TRANSFER_ENCODING -> {
-                if (h.chunked || !HeaderBytes.spells(b, valueFrom, valueTo, "chunked")) {
+                if (h.chunked || !HeaderBytes.spells(b, valueFrom, valueTo, CHUNKED)) {
                     return "the Transfer-Encoding is not chunked alone";
                 }
                 h.chunked = true;
             }
-            case ResponseHead.CONNECTION -> connectionOptions(h, b, valueFrom, valueTo);
+            case ResponseHead.CONNECTION -> connectionOptions(h, b, valueFrom, valueTo, false);
             case ResponseHead.CONTENT_TYPE -> h.contentTypeField = i;
             case ResponseHead.RETRY_AFTER -> h.retryAfterField = i;
             default -> {
@@ -369,7 +383,11 @@ final class UpstreamResponseReader {
         return n;
     }
 
-    private static void connectionOptions(ResponseHead h, byte[] b, int from, int to) {
+    /**
+     * Reads a Connection field's options (RFC 9110 section 7.6.1): close, keep-alive, or the name
+     * of a field meant for this hop only, dropped when {@code dropNamed} (once every field is read).
+     */
+    private static void connectionOptions(ResponseHead h, byte[] b, int from, int to, boolean dropNamed) {
         int p = from;
         while (p < to) {
             int comma = p;
@@ -384,44 +402,29 @@ final class UpstreamResponseReader {
             while (e > s && HeaderBytes.space(b[e - 1])) {
                 e--;
             }
-            if (HeaderBytes.spells(b, s, e, "close")) {
+            if (HeaderBytes.spells(b, s, e, CLOSE)) {
                 h.connectionClose = true;
-            } else if (HeaderBytes.spells(b, s, e, "keep-alive")) {
+            } else if (HeaderBytes.spells(b, s, e, KEEP_ALIVE)) {
                 h.connectionKeepAlive = true;
             } else if (e > s) {
                 h.connectionNominates = true;
+                if (dropNamed) {
+                    for (int i = 0; i < h.fields; i++) {
+                        if (!h.dropped[i] && sameName(b, h.nameFrom[i], h.nameTo[i], s, e)) {
+                            h.dropped[i] = true;
+                        }
+                    }
+                }
             }
             p = comma + 1;
         }
     }
 
-    /** Drops the fields the Connection field names (RFC 9110 section 7.6.1). */
+    /** Drops the fields the Connection fields name. */
     private static void dropNominated(ResponseHead h, byte[] b) {
         for (int c = 0; c < h.fields; c++) {
-            if (h.kind[c] != ResponseHead.CONNECTION) {
-                continue;
-            }
-            int p = h.valueFrom[c];
-            int to = h.valueTo[c];
-            while (p < to) {
-                int comma = p;
-                while (comma < to && b[comma] != ',') {
-                    comma++;
-                }
-                int s = p;
-                int e = comma;
-                while (s < e && HeaderBytes.space(b[s])) {
-                    s++;
-                }
-                while (e > s && HeaderBytes.space(b[e - 1])) {
-                    e--;
-                }
-                for (int i = 0; i < h.fields; i++) {
-                    if (!h.dropped[i] && sameName(b, h.nameFrom[i], h.nameTo[i], s, e)) {
-                        h.dropped[i] = true;
-                    }
-                }
-                p = comma + 1;
+            if (h.kind[c] == ResponseHead.CONNECTION) {
+                connectionOptions(h, b, h.valueFrom[c], h.valueTo[c], true);
             }
         }
     }
@@ -442,34 +445,34 @@ final class UpstreamResponseReader {
     private static int kind(byte[] b, int from, int to) {
         switch (to - from) {
             case 2:
-                return HeaderBytes.spells(b, from, to, "te") ? ResponseHead.DROPPED : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, TE) ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 7:
-                return HeaderBytes.spells(b, from, to, "trailer") || HeaderBytes.spells(b, from, to, "upgrade")
+                return HeaderBytes.spells(b, from, to, TRAILER) || HeaderBytes.spells(b, from, to, UPGRADE)
                         ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 10:
-                if (HeaderBytes.spells(b, from, to, "connection")) {
+                if (HeaderBytes.spells(b, from, to, CONNECTION)) {
                     return ResponseHead.CONNECTION;
                 }
-                return HeaderBytes.spells(b, from, to, "keep-alive") || HeaderBytes.spells(b, from, to, "set-cookie")
+                return HeaderBytes.spells(b, from, to, KEEP_ALIVE) || HeaderBytes.spells(b, from, to, SET_COOKIE)
                         ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 11:
-                return HeaderBytes.spells(b, from, to, "retry-after") ? ResponseHead.RETRY_AFTER : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, RETRY_AFTER) ? ResponseHead.RETRY_AFTER : ResponseHead.OTHER;
             case 12:
-                if (HeaderBytes.spells(b, from, to, "content-type")) {
+                if (HeaderBytes.spells(b, from, to, CONTENT_TYPE)) {
                     return ResponseHead.CONTENT_TYPE;
                 }
-                return HeaderBytes.spells(b, from, to, "x-request-id") ? ResponseHead.DROPPED : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, X_REQUEST_ID) ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 14:
-                return HeaderBytes.spells(b, from, to, "content-length") ? ResponseHead.CONTENT_LENGTH : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, CONTENT_LENGTH) ? ResponseHead.CONTENT_LENGTH : ResponseHead.OTHER;
             case 16:
-                return HeaderBytes.spells(b, from, to, "proxy-connection") ? ResponseHead.DROPPED : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, PROXY_CONNECTION) ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 17:
-                return HeaderBytes.spells(b, from, to, "transfer-encoding") ? ResponseHead.TRANSFER_ENCODING : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, TRANSFER_ENCODING) ? ResponseHead.TRANSFER_ENCODING : ResponseHead.OTHER;
             case 18:
-                return HeaderBytes.spells(b, from, to, "proxy-authenticate") ? ResponseHead.DROPPED : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, PROXY_AUTHENTICATE) ? ResponseHead.DROPPED : ResponseHead.OTHER;
             case 19:
-                return HeaderBytes.spells(b, from, to, "proxy-authorization")
-                        || HeaderBytes.spells(b, from, to, "x-proxy-duration-ms") ? ResponseHead.DROPPED : ResponseHead.OTHER;
+                return HeaderBytes.spells(b, from, to, PROXY_AUTHORIZATION)
+                        || HeaderBytes.spells(b, from, to, X_PROXY_DURATION_MS) ? ResponseHead.DROPPED : ResponseHead.OTHER;
             default:
                 return ResponseHead.OTHER;
         }
@@ -589,6 +592,10 @@ final class UpstreamResponseReader {
             return "the trailer section is larger than upstream.max_response_header_bytes";
         }
         return null;
+    }
+
+    private static byte[] ascii(String word) {
+        return word.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private static int hexDigit(byte c) {

@@ -1,5 +1,6 @@
 package dev.keyswap.usage;
 
+import dev.keyswap.bytes.ByteScan;
 import java.nio.charset.StandardCharsets;
 
 /**

@@ -16,13 +16,13 @@ class HeaderNameValidationTest {
     void keyswapsOwnNameConstantsSkipTheCheckAndEveryOtherNameGetsIt() {
         List<CharSequence> checked = new ArrayList<>();
         HeaderNameValidation validation = new HeaderNameValidation(checked::add);
-        validation.validateName(Responses.REQUEST_ID);
+        validation.validateName(CredentialStep.X_FORWARDED_PROTO);
         validation.validateName(HttpHeaderNames.HOST);
         validation.validateName(CredentialStep.X_FORWARDED_FOR);
         assertEquals(List.of(), checked);
 
         // The same spelling in another object is checked: only the constants are known to be valid.
-        AsciiString lookalike = new AsciiString("x-request-id");
+        AsciiString lookalike = new AsciiString("x-forwarded-proto");
         validation.validateName(lookalike);
         validation.validateName("Host");
         validation.validateName("x-custom");
@@ -32,11 +32,11 @@ class HeaderNameValidationTest {
     @Test
     void theDecodersHeadersStillRefuseInvalidNamesAndValues() {
         HttpHeaders h = HeaderNameValidation.HEADERS.newHeaders();
-        h.set(Responses.REQUEST_ID, "req_1").set(HttpHeaderNames.HOST, "api.openai.com").set("x-custom", "1");
-        assertEquals("req_1", h.get("X-Request-Id"));
+        h.set(CredentialStep.X_FORWARDED_PROTO, "https").set(HttpHeaderNames.HOST, "api.openai.com").set("x-custom", "1");
+        assertEquals("https", h.get("X-Forwarded-Proto"));
         for (String bad : new String[] {"bad name", "x\u0000y", "a:b", "", "x\ny", "caf\u00e9"}) {
             assertThrows(IllegalArgumentException.class, () -> h.set(bad, "v"), bad);
         }
-        assertThrows(IllegalArgumentException.class, () -> h.set(Responses.REQUEST_ID, "a\r\nInjected: 1"));
+        assertThrows(IllegalArgumentException.class, () -> h.set(CredentialStep.X_FORWARDED_PROTO, "a\r\nInjected: 1"));
     }
 }

@@ -9,9 +9,12 @@ import dev.keyswap.server.RawUpstream.Answer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.List;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -40,6 +43,23 @@ class ResponseRelayTest {
                 + "\r\nContent-Length: 2\r\n\r\n{}";
     }
 
+    /** Posts {@code times} requests one after another on {@code client}; each must get {@code status} and {@code body}. */
+    private static List<RawHttp.Response> postInTurn(TestKeyswap keyswap, RawHttp client, int times, int status,
+                                                               String body) throws IOException {
+        List<RawHttp.Response> responses = new ArrayList<>();
+        String request = post(keyswap, "HTTP/1.1");
+        for (int i = 0; i < times; i++) {
+            client.send(request);
+            RawHttp.Response r = client.read();
+            assertEquals(status, r.status(), "request " + i + ": " + r.body());
+            if (body != null) {
+                assertEquals(body, r.body(), "request " + i);
+            }
+            responses.add(r);
+        }
+        return responses;
+    }
+
     private static String get(TestKeyswap keyswap, String method) {
         return method + " /openai/v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keyswap.token() + "\r\n\r\n";
     }
@@ -51,12 +71,8 @@ class ResponseRelayTest {
     void chunksPassToAnHttp11ClientAsTheUpstreamSentThem() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(CHUNKED));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            for (int i = 0; i < 2; i++) {
-                client.send(post(keyswap, "HTTP/1.1"));
-                RawHttp.Response r = client.read();
-                assertEquals(200, r.status());
+            for (RawHttp.Response r : postInTurn(keyswap, client, 2, 200, "hello world")) {
                 assertEquals("chunked", r.header("transfer-encoding"));
-                assertEquals("hello world", r.body());
                 assertEquals(2, r.chunks(), "the upstream's two chunks");
             }
             assertEquals(1, upstream.connections.get(), "the upstream connection is reused");
@@ -81,12 +97,8 @@ class ResponseRelayTest {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.thenClose(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            for (int i = 0; i < 2; i++) {
-                client.send(post(keyswap, "HTTP/1.1"));
-                RawHttp.Response r = client.read();
-                assertEquals(200, r.status());
+            for (RawHttp.Response r : postInTurn(keyswap, client, 2, 200, "until the close")) {
                 assertEquals("chunked", r.header("transfer-encoding"));
-                assertEquals("until the close", r.body());
             }
             assertEquals(2, upstream.connections.get(), "a connection whose body ended at its close is not reused");
         }
@@ -98,10 +110,7 @@ class ResponseRelayTest {
                 + "Connection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nSet-Cookie: session=1\r\n"
                 + "X-Request-Id: theirs\r\nX-Kept:  spaced value \r\nContent-Length: 2\r\n\r\nok"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            client.send(post(keyswap, "HTTP/1.1"));
-            RawHttp.Response r = client.read();
-            assertEquals(201, r.status());
-            assertEquals("ok", r.body());
+            RawHttp.Response r = postInTurn(keyswap, client, 1, 201, "ok").get(0);
             assertEquals("spaced value", r.header("x-kept"));
             assertTrue(r.header("x-request-id").startsWith("req_"), r.headers().toString());
             assertTrue(r.header("x-proxy-duration-ms").matches("\\d+\\.\\d{3}"), r.headers().toString());
@@ -141,13 +150,7 @@ class ResponseRelayTest {
     void hundredsOfRequestsOnOneConnection() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            String request = post(keyswap, "HTTP/1.1");
-            for (int i = 0; i < 300; i++) {
-                client.send(request);
-                RawHttp.Response r = client.read();
-                assertEquals(200, r.status(), "request " + i);
-                assertEquals("ok", r.body());
-            }
+            postInTurn(keyswap, client, 300, 200, "ok");
             assertEquals(1, upstream.connections.get());
         }
     }
@@ -157,12 +160,7 @@ class ResponseRelayTest {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
                 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            for (int i = 0; i < 2; i++) {
-                client.send(post(keyswap, "HTTP/1.1"));
-                RawHttp.Response r = client.read();
-                assertEquals(200, r.status());
-                assertEquals("ok", r.body());
-            }
+            postInTurn(keyswap, client, 2, 200, "ok");
         }
     }
 
@@ -171,10 +169,7 @@ class ResponseRelayTest {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            for (int i = 0; i < 2; i++) {
-                client.send(post(keyswap, "HTTP/1.1"));
-                RawHttp.Response r = client.read();
-                assertEquals(502, r.status());
+            for (RawHttp.Response r : postInTurn(keyswap, client, 2, 502, null)) {
                 assertTrue(r.body().contains("\"upstream_bad_response\""), r.body());
                 assertTrue(r.body().contains("Content-Length and Transfer-Encoding"), r.body());
             }
@@ -199,12 +194,7 @@ class ResponseRelayTest {
     void bytesBehindAResponseKeepThatConnectionFromThePool() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"));
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
-            for (int i = 0; i < 2; i++) {
-                client.send(post(keyswap, "HTTP/1.1"));
-                RawHttp.Response r = client.read();
-                assertEquals(200, r.status());
-                assertEquals("ok", r.body());
-            }
+            postInTurn(keyswap, client, 2, 200, "ok");
             assertEquals(2, upstream.connections.get());
         }
     }

@@ -1,4 +1,4 @@
-package dev.keyswap.usage;
+package dev.keyswap.bytes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -37,6 +37,16 @@ class ByteScanTest {
         return to;
     }
 
+    private static int naiveFieldValueEnd(byte[] src, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int b = src[i] & 0xff;
+            if ((b < 0x20 && b != '\t') || b == 0x7f) {
+                return i;
+            }
+        }
+        return to;
+    }
+
     @Test
     void everyByteValueAtEveryPositionOfARunIsFoundWhereTheLoopFindsIt() {
         for (int value = 0; value < 256; value++) {
@@ -49,6 +59,7 @@ class ByteScanTest {
                         String where = "value 0x" + Integer.toHexString(value) + " at " + at + ", [" + from + ", " + to + ")";
                         assertEquals(naivePlainStringEnd(src, from, to), ByteScan.plainStringEnd(src, from, to), where);
                         assertEquals(naiveLineEnd(src, from, to), ByteScan.lineEnd(src, from, to), where);
+                        assertEquals(naiveFieldValueEnd(src, from, to), ByteScan.fieldValueEnd(src, from, to), where);
                         assertEquals(naiveIndexOf(src, from, to, (byte) value), ByteScan.indexOf(src, from, to, (byte) value), where);
                         assertEquals(naiveIndexOf(src, from, to, (byte) 'u'), ByteScan.indexOf(src, from, to, (byte) 'u'), where);
                     }
@@ -60,7 +71,8 @@ class ByteScanTest {
     @Test
     void randomTextWithSeveralStopBytesAgrees() {
         SplittableRandom random = new SplittableRandom(20261122);
-        byte[] alphabet = {'a', 'Z', ' ', '"', '\\', '\n', '\r', 0x1f, 0x20, 0x7f, (byte) 0x80, (byte) 0xc3, (byte) 0xff, 0, '!', '#'};
+        byte[] alphabet = {'a', 'Z', ' ', '"', '\\', '\n', '\r', 0x1f, 0x20, 0x7f, (byte) 0x80, (byte) 0xc3, (byte) 0xff, 0, '!', '#',
+            '\t', '\t', '\t'};
         for (int round = 0; round < 20_000; round++) {
             byte[] src = new byte[random.nextInt(1, 70)];
             for (int i = 0; i < src.length; i++) {
@@ -71,6 +83,7 @@ class ByteScanTest {
             int to = random.nextInt(from, src.length + 1);
             assertEquals(naivePlainStringEnd(src, from, to), ByteScan.plainStringEnd(src, from, to), Arrays.toString(src));
             assertEquals(naiveLineEnd(src, from, to), ByteScan.lineEnd(src, from, to), Arrays.toString(src));
+            assertEquals(naiveFieldValueEnd(src, from, to), ByteScan.fieldValueEnd(src, from, to), Arrays.toString(src));
         }
     }
 }
