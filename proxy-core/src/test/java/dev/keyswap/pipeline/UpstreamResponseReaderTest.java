@@ -294,6 +294,7 @@ class UpstreamResponseReaderTest {
         "HTTP/1.1 200 OK\r\n: no name\r\n\r\n",
         "HTTP/1.1 200 OK\r\nX(A): 1\r\n\r\n",
         "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.1 99 Low\r\n\r\n",
         "HTTP/1.1 600 High\r\n\r\n",
         "HTTP/1.1 20x OK\r\n\r\n",
