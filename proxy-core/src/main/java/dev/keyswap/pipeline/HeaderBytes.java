@@ -32,6 +32,15 @@ final class HeaderBytes {
         return TOKEN[b & 0xff];
     }
 
+    /** Whether every byte of {@code bytes[from, to)} is a tchar. */
+    static boolean allToken(byte[] bytes, int from, int to) {
+        boolean all = true;
+        for (int i = from; i < to; i++) {
+            all &= TOKEN[bytes[i] & 0xff];
+        }
+        return all;
+    }
+
     static boolean value(byte b) {
         return VALUE[b & 0xff];
     }
