@@ -6,15 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.server.RawUpstream.Answer;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -196,6 +198,55 @@ class ResponseRelayTest {
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
             postInTurn(keyswap, client, 2, 200, "ok");
             assertEquals(2, upstream.connections.get());
+        }
+    }
+
+    /**
+     * Responses of every framing, in random order and piece sizes, one after another through one
+     * client connection and the upstream connections Keyswap pools: each body arrives intact,
+     * framed for the client, and the connections stay in step.
+     */
+    @Test
+    void randomResponsesOfEveryFramingInTurnOnOneConnection() throws Exception {
+        SplittableRandom random = new SplittableRandom(20261123);
+        List<String> bodies = new ArrayList<>();
+        List<Answer> answers = new ArrayList<>();
+        for (int i = 0; i < 150; i++) {
+            StringBuilder body = new StringBuilder();
+            for (int n = random.nextInt(0, 3000); n > 0; n--) {
+                body.append((char) random.nextInt(0x20, 0x7f));
+            }
+            String b = body.toString();
+            String head = "HTTP/1.1 200 OK\r\nX-Kept: " + i + "\r\n";
+            switch (random.nextInt(3)) {
+                case 0 -> answers.add(Answer.keep(head + "Content-Length: " + b.length() + "\r\n\r\n" + b));
+                case 1 -> {
+                    StringBuilder chunked = new StringBuilder(head).append("Transfer-Encoding: chunked\r\n\r\n");
+                    for (int at = 0; at < b.length(); ) {
+                        int n = Math.min(b.length() - at, random.nextInt(1, 700));
+                        chunked.append(Integer.toHexString(n)).append(random.nextInt(5) == 0 ? ";x=y" : "").append("\r\n")
+                                .append(b, at, at + n).append("\r\n");
+                        at += n;
+                    }
+                    chunked.append("0\r\n").append(random.nextBoolean() ? "X-Trailer: t\r\n" : "").append("\r\n");
+                    answers.add(Answer.keep(chunked.toString()));
+                }
+                default -> answers.add(Answer.thenClose(head + "\r\n" + b));
+            }
+            bodies.add(b);
+        }
+        AtomicInteger next = new AtomicInteger();
+        try (RawUpstream upstream = new RawUpstream(head -> answers.get(next.getAndIncrement()));
+             TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
+            String request = post(keyswap, "HTTP/1.1");
+            for (int i = 0; i < answers.size(); i++) {
+                client.send(request);
+                RawHttp.Response r = client.read();
+                assertEquals(200, r.status(), "response " + i);
+                assertEquals(String.valueOf(i), r.header("x-kept"), "response " + i + " is the " + i + "th");
+                assertEquals(bodies.get(i), r.body(), "response " + i);
+            }
+            assertEquals(answers.size(), upstream.requests.get());
         }
     }
 
