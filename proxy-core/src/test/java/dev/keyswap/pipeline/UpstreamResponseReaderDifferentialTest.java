@@ -1,6 +1,7 @@
 package dev.keyswap.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -137,57 +138,21 @@ class UpstreamResponseReaderDifferentialTest {
     private static Seen ours(String response, SplittableRandom random, boolean untilClose) {
         UpstreamResponseReader reader = new UpstreamResponseReader(65536);
         reader.reset(false);
-        int[] status = {0};
-        List<Map.Entry<String, String>> fields = new ArrayList<>();
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        boolean[] ended = {false};
-        UpstreamResponseReader.Listener listener = new UpstreamResponseReader.Listener() {
-            @Override
-            public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
-                status[0] = head.status;
-                for (int i = 0; i < head.fields; i++) {
-                    fields.add(Map.entry(new String(head.bytes, head.nameFrom[i], head.nameTo[i] - head.nameFrom[i],
-                            StandardCharsets.ISO_8859_1), head.value(i)));
-                }
-                return true;
-            }
-
-            @Override
-            public void onResponseData(ByteBuf in, int index, int length) {
-                byte[] b = new byte[length];
-                in.getBytes(index, b);
-                body.writeBytes(b);
-            }
-
-            @Override
-            public void onResponseBytes(ByteBuf in, int index, int length) {
-            }
-
-            @Override
-            public void onResponseEnd(boolean moreBytes) {
-                ended[0] = true;
-            }
-
-            @Override
-            public void onResponseMalformed(String what) {
-                throw new AssertionError("refused a well-formed response: " + what);
-            }
-        };
+        Heard heard = new Heard();
         byte[] all = response.getBytes(StandardCharsets.ISO_8859_1);
         int from = 0;
         while (from < all.length) {
             int n = Math.min(all.length - from, random.nextInt(1, 200));
             ByteBuf piece = Unpooled.directBuffer(n).writeBytes(all, from, n);
             try {
-                reader.read(piece, listener);
+                reader.read(piece, heard);
             } finally {
                 piece.release();
             }
             from += n;
         }
-        if (untilClose) {
-            ended[0] = reader.closed();
-        }
-        return new Seen(status[0], fields, body.toString(StandardCharsets.ISO_8859_1), ended[0]);
+        assertNull(heard.malformed, "refused a well-formed response");
+        boolean ended = untilClose ? reader.closed() : heard.ends == 1;
+        return new Seen(heard.statuses.get(heard.statuses.size() - 1), heard.fields, heard.data(), ended);
     }
 }

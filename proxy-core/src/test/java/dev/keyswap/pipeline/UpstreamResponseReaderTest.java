@@ -12,9 +12,7 @@ import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -24,79 +22,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The upstream response reader against responses whole, cut at every byte, and malformed. */
 class UpstreamResponseReaderTest {
     private static final int MAX_HEAD = 4096;
-
-    /** What a listener heard, as text. */
-    private static class Heard implements UpstreamResponseReader.Listener {
-        final List<Integer> statuses = new ArrayList<>();
-        final List<String> keptFields = new ArrayList<>();
-        String contentType;
-        long contentLength;
-        boolean chunked;
-        boolean keepAlive;
-        final ByteArrayOutputStream data = new ByteArrayOutputStream();
-        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        int ends;
-        boolean moreBytes;
-        String malformed;
-        String clientHead;
-        InboundRequest request;
-
-        @Override
-        public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
-            statuses.add(head.status);
-            for (int i = 0; i < head.fields; i++) {
-                if (!head.dropped[i]) {
-                    keptFields.add(new String(head.bytes, head.nameFrom[i], head.valueTo[i] - head.nameFrom[i],
-                            StandardCharsets.ISO_8859_1));
-                }
-            }
-            contentType = head.contentType();
-            contentLength = head.contentLength;
-            chunked = head.chunked;
-            keepAlive = head.keepAlive();
-            if (request != null) {
-                ByteBuf out = ClientResponseHead.write(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, head, request,
-                        new ClientResponseHead.Framing(true, true, false, false), "1.500");
-                clientHead = out.toString(StandardCharsets.ISO_8859_1);
-                out.release();
-            }
-            return true;
-        }
-
-        @Override
-        public void onResponseData(ByteBuf in, int index, int length) {
-            byte[] b = new byte[length];
-            in.getBytes(index, b);
-            data.writeBytes(b);
-        }
-
-        @Override
-        public void onResponseBytes(ByteBuf in, int index, int length) {
-            byte[] b = new byte[length];
-            in.getBytes(index, b);
-            bytes.writeBytes(b);
-        }
-
-        @Override
-        public void onResponseEnd(boolean more) {
-            ends++;
-            moreBytes = more;
-        }
-
-        @Override
-        public void onResponseMalformed(String what) {
-            assertNull(malformed, "reported once");
-            malformed = what;
-        }
-
-        String data() {
-            return data.toString(StandardCharsets.ISO_8859_1);
-        }
-
-        String bytes() {
-            return bytes.toString(StandardCharsets.ISO_8859_1);
-        }
-    }
 
     private static Heard read(String response, boolean headRequest, int... cuts) {
         Heard heard = new Heard();
