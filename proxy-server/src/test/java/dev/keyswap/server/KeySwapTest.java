@@ -161,6 +161,28 @@ class KeySwapTest {
         // The split-key headers are stripped too: see ConnectionsTest.splitKeyWorksOnlyWithItsClientPartAndBothPartsStayHome.
     }
 
+    /** RFC 9110 section 7.6.1: fields for this hop only, and every field Connection names, stay here. */
+    @Test
+    void hopByHopFieldsAndTheFieldsConnectionNamesAreNotForwarded() throws Exception {
+        for (String connection : new String[] {"keep-alive, X-Hop", "X-Hop", " Keep-Alive ,x-hop , close-not"}) {
+            upstream.enqueue(new MockResponse().setBody("{}"));
+            try (RawHttp client = new RawHttp(keyswap.port())) {
+                client.send("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+                        + "\r\nConnection: " + connection + "\r\nX-Hop: 1\r\nClose-Not: 2\r\nKeep-Alive: timeout=5\r\n"
+                        + "TE: trailers\r\nProxy-Authorization: Basic eDp5\r\nX-Kept: yes\r\nContent-Length: 2\r\n\r\n{}");
+                assertEquals(200, client.read().status());
+            }
+            RecordedRequest r = upstream.takeRequest(5, TimeUnit.SECONDS);
+            assertNotNull(r);
+            for (String gone : new String[] {"X-Hop", "Keep-Alive", "TE", "Proxy-Authorization"}) {
+                assertNull(r.getHeader(gone), gone + " with Connection: " + connection);
+            }
+            assertEquals(connection.contains("close-not") ? null : "2", r.getHeader("Close-Not"), connection);
+            assertEquals("yes", r.getHeader("X-Kept"));
+            assertTokenAbsent(r);
+        }
+    }
+
     @Test
     void upstreamErrorStatusIsRelayedUnchanged() throws Exception {
         upstream.enqueue(new MockResponse().setResponseCode(429).addHeader("Retry-After", "7")
