@@ -192,6 +192,31 @@ class ResponseRelayTest {
         }
     }
 
+    /**
+     * An upstream may answer before it has the whole body (a 413 to an upload, say): the client
+     * gets that answer whole, then both connections close, since the rest of the body can be
+     * neither relayed nor skipped safely.
+     */
+    @Test
+    void anAnswerBeforeTheWholeBodyReachesTheClientThenBothConnectionsClose() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\ntoo large"));
+             TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
+            // A chunked body, of which only the first chunk is sent: the upstream answers at once.
+            client.send("POST /openai/v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keyswap.token()
+                    + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+            RawHttp.Response r = client.read();
+            assertEquals(413, r.status());
+            assertEquals("too large", r.body());
+            assertTrue(client.closedByServer(), "the client connection closes after the answer");
+            try (RawHttp next = new RawHttp(keyswap.port())) {
+                next.send(post(keyswap, "HTTP/1.1"));
+                assertEquals(413, next.read().status());
+            }
+            assertEquals(2, upstream.connections.get(), "the first upstream connection was not reused");
+        }
+    }
+
     @Test
     void bytesBehindAResponseKeepThatConnectionFromThePool() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"));
