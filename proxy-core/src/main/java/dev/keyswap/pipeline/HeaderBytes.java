@@ -54,26 +54,18 @@ final class HeaderBytes {
         return b >= 'A' && b <= 'Z' ? b | 0x20 : b & 0xff;
     }
 
-    /** Whether {@code bytes[from, to)} spells {@code word}, ignoring ASCII case. */
-    static boolean spells(byte[] bytes, int from, int to, CharSequence word) {
-        if (to - from != word.length()) {
-            return false;
-        }
-        for (int i = from; i < to; i++) {
-            if (lower(bytes[i]) != lower(word.charAt(i - from))) {
-                return false;
-            }
-        }
-        return true;
+    /** Whether {@code bytes[from, to)} spells {@code lowerCaseWord}, ignoring ASCII case. */
+    static boolean spells(byte[] bytes, int from, int to, byte[] lowerCaseWord) {
+        return sameIgnoringCase(bytes, from, to, lowerCaseWord, 0, lowerCaseWord.length);
     }
 
-    /** As {@link #spells(byte[], int, int, CharSequence)}, for a word given as lower-case bytes. */
-    static boolean spells(byte[] bytes, int from, int to, byte[] lowerCaseWord) {
-        if (to - from != lowerCaseWord.length) {
+    /** Whether {@code a[aFrom, aTo)} and {@code b[bFrom, bTo)} are the same bytes, ignoring ASCII case. */
+    static boolean sameIgnoringCase(byte[] a, int aFrom, int aTo, byte[] b, int bFrom, int bTo) {
+        if (aTo - aFrom != bTo - bFrom) {
             return false;
         }
-        for (int i = from; i < to; i++) {
-            if (lower(bytes[i]) != lowerCaseWord[i - from]) {
+        for (int i = aFrom, j = bFrom; i < aTo; i++, j++) {
+            if (lower(a[i]) != lower(b[j])) {
                 return false;
             }
         }

@@ -99,8 +99,13 @@ final class ResponseHead {
 
     /** Marks every field of this name dropped: the relay sets its own value in the client's head. */
     void drop(AsciiString name) {
+        drop(name.array(), name.arrayOffset(), name.arrayOffset() + name.length());
+    }
+
+    /** Marks every field named {@code name[from, to)} dropped, ignoring ASCII case. */
+    void drop(byte[] name, int from, int to) {
         for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && HeaderBytes.spells(bytes, nameFrom[i], nameTo[i], name)) {
+            if (!dropped[i] && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
                 dropped[i] = true;
             }
         }

@@ -414,11 +414,7 @@ final class UpstreamResponseReader {
             } else if (e > s) {
                 h.connectionNominates = true;
                 if (dropNamed) {
-                    for (int i = 0; i < h.fields; i++) {
-                        if (!h.dropped[i] && sameName(b, h.nameFrom[i], h.nameTo[i], s, e)) {
-                            h.dropped[i] = true;
-                        }
-                    }
+                    h.drop(b, s, e);
                 }
             }
             p = comma + 1;
@@ -432,18 +428,6 @@ final class UpstreamResponseReader {
                 connectionOptions(h, b, h.valueFrom[c], h.valueTo[c], true);
             }
         }
-    }
-
-    private static boolean sameName(byte[] b, int from, int to, int otherFrom, int otherTo) {
-        if (to - from != otherTo - otherFrom) {
-            return false;
-        }
-        for (int i = 0; i < to - from; i++) {
-            if (HeaderBytes.lower(b[from + i]) != HeaderBytes.lower(b[otherFrom + i])) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Which of the names the relay acts on this is, by length first. */
