@@ -3,20 +3,14 @@ package dev.keyswap.store;
 import static dev.keyswap.store.Jdbc.getDouble;
 import static dev.keyswap.store.Jdbc.getInstant;
 import static dev.keyswap.store.Jdbc.getLong;
-import static dev.keyswap.store.Jdbc.setDouble;
-import static dev.keyswap.store.Jdbc.setInstant;
-import static dev.keyswap.store.Jdbc.setLong;
 
-import dev.keyswap.usage.RequestIds;
 import dev.keyswap.usage.UsageRecord;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,24 +19,16 @@ import javax.sql.DataSource;
 
 /** Blocking repository for usage records; call it on the JDBC executor. */
 public final class UsageStore {
-    /** What readers see (the usage_records view, V7). */
+    /** What readers see (the usage_records view, V8). */
     private static final String COLUMNS = "time, request_id, actor_id, token_id, provider, connection_id, method, path,"
             + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd";
     /**
-     * What the writer binds per row: the repeating columns are one usage_dims id, the path a
-     * usage_paths id, and Keyswap's own request ids two integers (V7), so that no text is bound.
+     * Records per usage_blocks row (V8, {@link UsageBlock}): a block is one statement step and four
+     * bound parameters, however many records it holds. The view numbers a block's records by its
+     * id times this, so it cannot grow without a migration.
      */
-    private static final String ROW_COLUMNS = "time, request_hi, request_lo, request_id, dims_id, path_id, status,"
-            + " duration_us, upstream_us, bytes_in, bytes_out, input_tokens, output_tokens, cost_usd";
-    private static final int COLUMN_COUNT = 14;
-    private static final String ROW = "(" + String.join(", ", Collections.nCopies(COLUMN_COUNT, "?")) + ")";
-    /**
-     * Rows per multi-row INSERT. One statement step per 64 rows instead of per row roughly halves
-     * the writer's CPU per record (proxy-bench, usage writer thread), and 64 × 14 parameters stay
-     * far below SQLite's limit of 32,766.
-     */
-    static final int ROWS_PER_INSERT = 64;
-    private static final String INSERT_MANY = insertOf(ROWS_PER_INSERT);
+    static final int RECORDS_PER_BLOCK = 256;
+    private static final String INSERT_BLOCK = "INSERT INTO usage_blocks (first_time, last_time, records, data) VALUES (?, ?, ?, ?)";
     private static final String ADD_DIMS = "INSERT INTO usage_dims (actor_id, token_id, provider, connection_id, method, model)"
             + " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
     private static final String FIND_DIMS = "SELECT id FROM usage_dims WHERE actor_id = ? AND token_id = ? AND provider = ?"
@@ -97,7 +83,7 @@ public final class UsageStore {
             errors += r.status() >= 400 ? 1 : 0;
             inputTokens += r.inputTokens() == null ? 0 : r.inputTokens();
             outputTokens += r.outputTokens() == null ? 0 : r.outputTokens();
-            costUsd += r.costUsd() == null ? 0 : r.costUsd();
+            costUsd += r.costUsd() == null || !Double.isFinite(r.costUsd()) ? 0 : r.costUsd(); // as the record stores it
             bytesIn += r.bytesIn();
             bytesOut += r.bytesOut();
         }
@@ -127,11 +113,6 @@ public final class UsageStore {
         }
     }
 
-    /** An INSERT of {@code rows} rows of {@value #COLUMN_COUNT} parameters each. */
-    private static String insertOf(int rows) {
-        return "INSERT INTO usage_rows (" + ROW_COLUMNS + ") VALUES " + String.join(", ", Collections.nCopies(rows, ROW));
-    }
-
     private static String orEmpty(String v) {
         return v == null ? "" : v;
     }
@@ -158,24 +139,20 @@ public final class UsageStore {
         Jdbc.inTransaction(ds, "inserting " + records.size() + " usage records", c -> {
             long[] dims = dimsBatch.ids(c, records, Dims::of);
             long[] paths = pathBatch.ids(c, records, UsageRecord::path);
-            int full = records.size() / ROWS_PER_INSERT * ROWS_PER_INSERT;
-            if (full > 0) {
-                try (PreparedStatement ps = c.prepareStatement(INSERT_MANY)) {
-                    for (int start = 0; start < full; start += ROWS_PER_INSERT) {
-                        insertRows(ps, records, dims, paths, start, ROWS_PER_INSERT);
-                        // A batch is milliseconds of CPU, and the scheduler lets it run on while
-                        // an event loop that has just woken waits (c=1 p99 ~2.5 ms, cpu-profile.sh):
-                        // between statements, a waiting request goes first.
-                        Thread.yield();
-                    }
-                }
-            }
-            int rest = records.size() - full;
-            if (rest > 0) {
-                // The rows after the last full INSERT_MANY in one statement too: stepping a one-row
-                // INSERT per record cost ~10 % of the writer's time at the default batch size.
-                try (PreparedStatement ps = c.prepareStatement(insertOf(rest))) {
-                    insertRows(ps, records, dims, paths, full, rest);
+            UsageBlock block = new UsageBlock();
+            try (PreparedStatement ps = c.prepareStatement(INSERT_BLOCK)) {
+                for (int from = 0; from < records.size(); from += RECORDS_PER_BLOCK) {
+                    int to = Math.min(records.size(), from + RECORDS_PER_BLOCK);
+                    byte[] data = block.encode(records, dims, paths, from, to);
+                    ps.setLong(1, block.firstTime());
+                    ps.setLong(2, block.lastTime());
+                    ps.setInt(3, to - from);
+                    ps.setBytes(4, data);
+                    ps.executeUpdate();
+                    // A batch is milliseconds of CPU, and the scheduler lets it run on while an
+                    // event loop that has just woken waits (c=1 p99 ~2.5 ms, cpu-profile.sh):
+                    // between statements, a waiting request goes first.
+                    Thread.yield();
                 }
             }
             addToDaily(c, records);
@@ -256,17 +233,9 @@ public final class UsageStore {
 
     /** The first record of a request id (a scan: no index is kept for this rare lookup). */
     public Optional<UsageRecord> findByRequestId(String requestId) {
-        boolean own = RequestIds.isOwn(requestId);
-        String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE id = (SELECT id FROM usage_rows WHERE "
-                + (own ? "request_hi = ? AND request_lo = ? OR " : "") + "request_id = ? ORDER BY id LIMIT 1)";
+        String sql = "SELECT " + COLUMNS + " FROM usage_records WHERE request_id = ? ORDER BY id LIMIT 1";
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            int next = 1;
-            if (own) {
-                ps.setLong(next++, RequestIds.high(requestId));
-                ps.setLong(next++, RequestIds.low(requestId));
-            }
-            // Rows stored before V7 keep even Keyswap's own ids as text.
-            ps.setString(next, requestId);
+            ps.setString(1, requestId);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(map(rs)) : Optional.empty();
             }
@@ -277,47 +246,13 @@ public final class UsageStore {
 
     public long count() {
         try (Connection c = ds.getConnection();
-                PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM usage_rows");
+                PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(records), 0) FROM usage_blocks");
                 ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
         } catch (SQLException e) {
             throw new StoreException("counting usage records failed", e);
         }
-    }
-
-    /** Runs a statement of {@code rows} rows (see {@link #insertOf}) on the records from {@code from}. */
-    private static void insertRows(PreparedStatement ps, List<UsageRecord> records, long[] dims, long[] paths, int from,
-                                   int rows) throws SQLException {
-        for (int i = 0; i < rows; i++) {
-            bind(ps, i * COLUMN_COUNT, records.get(from + i), dims[from + i], paths[from + i]);
-        }
-        ps.executeUpdate();
-    }
-
-    /** Binds one row's {@value #COLUMN_COUNT} parameters after the first {@code offset}. */
-    private static void bind(PreparedStatement ps, int offset, UsageRecord r, long dimsId, long pathId) throws SQLException {
-        setInstant(ps, offset + 1, r.time());
-        String requestId = r.requestId();
-        if (RequestIds.isOwn(requestId)) {
-            ps.setLong(offset + 2, RequestIds.high(requestId));
-            ps.setLong(offset + 3, RequestIds.low(requestId));
-            ps.setNull(offset + 4, Types.VARCHAR);
-        } else {
-            ps.setNull(offset + 2, Types.BIGINT);
-            ps.setNull(offset + 3, Types.BIGINT);
-            ps.setString(offset + 4, requestId); // null breaks the row's CHECK: the batch fails, as it should
-        }
-        ps.setLong(offset + 5, dimsId);
-        ps.setLong(offset + 6, pathId);
-        ps.setInt(offset + 7, r.status());
-        ps.setLong(offset + 8, r.durationMicros());
-        ps.setLong(offset + 9, r.upstreamMicros());
-        ps.setLong(offset + 10, r.bytesIn());
-        ps.setLong(offset + 11, r.bytesOut());
-        setLong(ps, offset + 12, r.inputTokens());
-        setLong(ps, offset + 13, r.outputTokens());
-        setDouble(ps, offset + 14, r.costUsd());
     }
 
     private static UsageRecord map(ResultSet rs) throws SQLException {

@@ -62,12 +62,12 @@ class UsageStoreTest {
     @Test
     void textValuesOfAnyContentReadBackUnchangedAndChangeNoStatement() {
         // Ids and paths are whatever clients sent (within the target's rules): quotes, SQL, control
-        // characters and non-ASCII must all come back exactly, in every position of a multi-row
-        // INSERT, and must not end, extend or break it.
-        List<String> hostile = List.of("it's", "''", "'", "x'); DROP TABLE usage_rows; --", "a\u0000b", "line\nbreak\t",
+        // characters and non-ASCII must all come back exactly, in every position of a block, and
+        // must not end, extend or break a statement.
+        List<String> hostile = List.of("it's", "''", "'", "x'); DROP TABLE usage_blocks; --", "a\u0000b", "line\nbreak\t",
                 "caf\u00e9/\u65e5\u672c", "\ud83d\ude00", "\\'\\", "?", "?, ?)", "NULL", "", "%27%3B");
         List<UsageRecord> batch = new ArrayList<>();
-        for (int i = 0; i < UsageStore.ROWS_PER_INSERT + hostile.size(); i++) {
+        for (int i = 0; i < UsageStore.RECORDS_PER_BLOCK + hostile.size(); i++) {
             String odd = hostile.get(i % hostile.size());
             batch.add(new UsageRecord(T0.plusMillis(i), "req-" + i + odd, "act_admin", "key_1", "openai", null, "POST",
                     "/v1/" + odd + i, 200, i, i, i, i, "gpt-4o-mini", (long) i, null, i % 3 == 0 ? null : 0.1 * i));
@@ -80,46 +80,81 @@ class UsageStoreTest {
         }
     }
 
-    /** Raw columns of the stored row of a request id given as text or as integers: "hi/lo/text/typeof(hi)". */
-    private String storedForm(String requestId) throws Exception {
-        try (java.sql.Connection c = db.dataSource().getConnection();
-                java.sql.PreparedStatement ps = c.prepareStatement("SELECT r.request_hi, r.request_lo, r.request_id,"
-                        + " typeof(r.request_hi) FROM usage_rows r JOIN usage_records v ON v.id = r.id WHERE v.request_id = ?")) {
-            ps.setString(1, requestId);
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next(), requestId);
-                return rs.getString(1) + "/" + rs.getString(2) + "/" + rs.getString(3) + "/" + rs.getString(4);
+    /** Rows of {@code sql}, each as its columns joined by "|". */
+    private List<String> rows(String sql) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (java.sql.Connection c = db.dataSource().getConnection(); java.sql.Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery(sql)) {
+            int columns = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                StringBuilder row = new StringBuilder();
+                for (int i = 1; i <= columns; i++) {
+                    row.append(i > 1 ? "|" : "").append(rs.getString(i));
+                }
+                out.add(row.toString());
             }
         }
+        return out;
     }
 
     @Test
-    void keyswapsOwnRequestIdsAreStoredAsIntegersAndReadBackExactly() throws Exception {
-        List<String> own = List.of("req_000000000000000000000000", "req_ffffffffffffffffffffffff",
-                "req_8000000000000000ffffffff", "req_7fffffffffffffff80000000", "req_0123456789abcdef01234567");
-        // Near misses keep their text: uppercase digits, a wrong length or prefix, a non-hex digit.
-        List<String> other = List.of("req_0123456789ABCDEF01234567", "req_0123456789abcdef0123456", "req_0123456789abcdef012345678",
-                "req-0123456789abcdef01234567", "req_0123456789abcdefg1234567", "REQ_0123456789abcdef01234567", "req_+123456789abcdef01234567");
+    void recordsAreStoredInBlocksOfStrictJsonbWithTheirTimeBoundsAndReadBackInOrder() throws Exception {
         List<UsageRecord> batch = new ArrayList<>();
-        for (String id : own) {
-            batch.add(unmetered(id));
-        }
-        for (String id : other) {
-            batch.add(unmetered(id));
+        int total = UsageStore.RECORDS_PER_BLOCK * 2 + 88;
+        for (int i = 0; i < total; i++) {
+            // Times out of order within a block (records are queued as responses end, not as requests began).
+            UsageRecord m = metered(i);
+            batch.add(new UsageRecord(T0.plusMillis((i * 37L) % 1000), m.requestId(), m.actorId(), m.tokenId(), m.provider(),
+                    m.connectionId(), m.method(), m.path(), m.status(), m.durationMicros(), m.upstreamMicros(), m.bytesIn(),
+                    m.bytesOut(), m.model(), m.inputTokens(), m.outputTokens(), m.costUsd()));
         }
         store.insertBatch(batch);
 
-        for (String id : own) {
-            assertEquals(unmetered(id), store.findByRequestId(id).orElseThrow(), id);
-            String stored = storedForm(id);
-            assertTrue(stored.endsWith("/null/integer"), id + " stored as " + stored);
+        List<String> expected = new ArrayList<>();
+        for (int from = 0; from < total; from += UsageStore.RECORDS_PER_BLOCK) {
+            List<UsageRecord> block = batch.subList(from, Math.min(total, from + UsageStore.RECORDS_PER_BLOCK));
+            long first = block.stream().mapToLong(r -> r.time().toEpochMilli()).min().orElseThrow();
+            long last = block.stream().mapToLong(r -> r.time().toEpochMilli()).max().orElseThrow();
+            expected.add(block.size() + "|" + block.size() + "|1|" + first + "|" + last);
         }
-        assertEquals("-9223372036854775808/4294967295/null/integer", storedForm("req_8000000000000000ffffffff"));
-        for (String id : other) {
-            assertEquals(unmetered(id), store.findByRequestId(id).orElseThrow(), id);
-            assertEquals("null/null/" + id + "/null", storedForm(id));
+        // json_valid(data, 8): strictly conforming JSONB, the headers reserved at their widest included.
+        assertEquals(expected, rows("SELECT records, json_array_length(data), json_valid(data, 8), first_time, last_time"
+                + " FROM usage_blocks ORDER BY id"));
+        List<String> order = new ArrayList<>();
+        for (UsageRecord r : batch) {
+            order.add(r.requestId());
         }
-        assertTrue(store.findByRequestId("req_0123456789abcdef01234568").isEmpty());
+        assertEquals(order, rows("SELECT request_id FROM usage_records ORDER BY id"), "the view's ids follow the batch");
+        assertEquals(List.of(String.valueOf(total)), rows("SELECT COUNT(DISTINCT id) FROM usage_records"));
+        assertEquals(batch.get(300), store.findByRequestId(batch.get(300).requestId()).orElseThrow());
+    }
+
+    @Test
+    void extremeValuesAndARequestIdOfSeventyThousandCharactersReadBackExactly() throws Exception {
+        String longId = "req-" + "x".repeat(70_000) + "\u00e9"; // a record over 65,535 bytes: a 4-byte size
+        List<UsageRecord> batch = List.of(
+                new UsageRecord(Instant.ofEpochMilli(0), "req-min", "act_admin", "key_1", "openai", null, "POST", "/v1/a",
+                        0, Long.MIN_VALUE, Long.MAX_VALUE, -1, 9, "m", Long.MIN_VALUE, Long.MAX_VALUE, 1e-5),
+                new UsageRecord(T0, longId, "act_admin", "key_1", "openai", null, "POST", "/v1/b",
+                        599, 0, -9_999_999_999L, 10, 99, null, 0L, 1L, 1.5e300),
+                new UsageRecord(T0, "req-third", "act_admin", "key_1", "openai", null, "POST", "/v1/c",
+                        200, 12, 13, 14, 15, "m", null, 7L, 123.456));
+        store.insertBatch(batch);
+        for (UsageRecord r : batch) {
+            assertEquals(r, store.findByRequestId(r.requestId()).orElseThrow(), r.requestId().substring(0, Math.min(9, r.requestId().length())));
+        }
+        assertEquals(List.of("1"), rows("SELECT json_valid(data, 8) FROM usage_blocks"));
+    }
+
+    @Test
+    void aCostThatIsNotANumberIsStoredAsNone() {
+        UsageRecord nan = new UsageRecord(T0, "req-nan", "act_admin", "key_1", "openai", null, "POST", "/v1/a",
+                200, 1, 1, 1, 1, null, null, null, Double.NaN);
+        store.insertBatch(List.of(nan, metered(1)));
+        assertEquals(null, store.findByRequestId("req-nan").orElseThrow().costUsd());
+        assertEquals(metered(1), store.findByRequestId("req-1").orElseThrow());
+        assertEquals(1, store.daily("act_admin").stream().filter(d -> d.costUsd() == metered(1).costUsd()).count(),
+                "the rollup adds nothing for it either");
     }
 
     @Test
@@ -230,10 +265,10 @@ class UsageStoreTest {
     }
 
     @Test
-    void failingRowInsideAMultiRowInsertInsertsNothing() {
+    void aFailingRecordInALaterBlockInsertsNothing() {
         List<UsageRecord> batch = new ArrayList<>();
-        for (int i = 0; i < UsageStore.ROWS_PER_INSERT * 2 + 3; i++) {
-            batch.add(i == UsageStore.ROWS_PER_INSERT + 5 ? unmetered(null) : metered(i));
+        for (int i = 0; i < UsageStore.RECORDS_PER_BLOCK * 2 + 3; i++) {
+            batch.add(i == UsageStore.RECORDS_PER_BLOCK + 5 ? unmetered(null) : metered(i));
         }
         assertThrows(StoreException.class, () -> store.insertBatch(batch));
         assertEquals(0, store.count());
@@ -273,6 +308,40 @@ class UsageStoreTest {
         store.insertBatch(List.of(metered(2), unmetered("req-plain-2")));
         assertEquals(5, store.count());
         assertEquals(unmetered("req-plain-2"), store.findByRequestId("req-plain-2").orElseThrow());
+    }
+
+    @Test
+    void rowsStoredBeforeTheBlocksReadBackUnchangedInBlocksOf256() throws Exception {
+        long t0 = T0.toEpochMilli();
+        String url = databaseAt("7",
+                "INSERT INTO usage_dims (id, actor_id, token_id, provider, connection_id, method, model) VALUES"
+                        + " (1, 'act_admin', 'key_1', 'openai', '', 'POST', 'gpt-4o-mini'), (2, '', '', '', 'conn_1', 'GET', '')",
+                "INSERT INTO usage_paths (id, path) VALUES (1, '/v1/chat/completions'), (2, '/status')",
+                // 300 rows with Keyswap's own ids as two integers (V7), then one with a text id.
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)"
+                        + " INSERT INTO usage_rows (id, time, request_hi, request_lo, request_id, dims_id, path_id, status,"
+                        + " duration_us, upstream_us, bytes_in, bytes_out, input_tokens, output_tokens, cost_usd)"
+                        + " SELECT i, " + t0 + " + i, i - 150, i * 16, NULL, 1, 1, 200, i, i + 1, i + 2, i + 3, i + 4, i + 5, i * 0.25 FROM n",
+                "INSERT INTO usage_rows (id, time, request_hi, request_lo, request_id, dims_id, path_id, status, duration_us,"
+                        + " upstream_us, bytes_in, bytes_out, input_tokens, output_tokens, cost_usd)"
+                        + " VALUES (301, " + t0 + ", NULL, NULL, 'req-plain', 2, 2, 502, 10, 0, 0, 0, NULL, NULL, NULL)");
+        db = Database.open(url);
+        store = new UsageStore(db);
+        assertEquals(301, store.count());
+        assertEquals(List.of("256|" + (t0 + 1) + "|" + (t0 + 256), "45|" + t0 + "|" + (t0 + 300)),
+                rows("SELECT records, first_time, last_time FROM usage_blocks ORDER BY id"));
+        for (int i : new int[] {1, 149, 150, 151, 256, 257, 300}) {
+            String id = String.format("req_%016x%08x", (long) (i - 150), (long) (i * 16));
+            assertEquals(new UsageRecord(T0.plusMillis(i), id, "act_admin", "key_1", "openai", null, "POST",
+                    "/v1/chat/completions", 200, i, i + 1, i + 2, i + 3, "gpt-4o-mini", i + 4L, i + 5L, i * 0.25),
+                    store.findByRequestId(id).orElseThrow(), id);
+        }
+        assertEquals(unmetered("req-plain"), store.findByRequestId("req-plain").orElseThrow());
+        store.insertBatch(List.of(metered(2)));
+        assertEquals(302, store.count());
+        assertEquals(metered(2), store.findByRequestId("req-2").orElseThrow());
+        assertEquals("req-2", rows("SELECT request_id FROM usage_records ORDER BY id DESC LIMIT 1").get(0),
+                "a new block comes after the converted ones");
     }
 
     @Test

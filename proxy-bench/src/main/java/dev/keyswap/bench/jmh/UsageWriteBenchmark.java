@@ -34,12 +34,14 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p><b>Budget: under 2 µs per record.</b> The writer runs on the proxy's CPUs, so its time per
  * record is part of the CPU per proxied request that must stay at or under nginx's (~20–28 µs
  * here, for a proxy that records nothing); the event loop's own work already takes most of that.
- * <b>Missed today: ~3.0 µs</b> (3.2 before the driver's generated keys were turned off, 3.6 before V7
- * bound no text per row; async-profiler before V7: SQLite's
- * step 42 %, the driver's per-parameter JNI binds 32 %, the daily rollup 10 %, commit 8 %). Writing
- * the values into the SQL as literals instead of binding them was tried and measured 5.8–7.0 µs:
- * SQLite parsing and compiling the literals (58 % in {@code prepare}) costs more than the binds it
- * saves. The whole batch as one JSON text through {@code json_each} measured 13.5 µs.
+ * <b>Met since V8: ~1.2 µs</b>, records stored in blocks of 256 as SQLite JSONB written in Java
+ * ({@code UsageBlock}); async-profiler: encoding the block 43 % (a third of it the cost's
+ * double written as decimal), the commit's WAL writes 29 %, the lookup ids and the daily rollup
+ * most of the rest. A row per record cost ~2.8 µs (SQLite's step 42 %, the driver's JNI call per
+ * bound parameter 32 %, the daily rollup 10 %, commit 8 %). Tried before V8 and not kept: the
+ * values written into the SQL as literals (5.8–7.0 µs: SQLite compiling the literals costs more
+ * than the binds), and the whole batch as one JSON text unpacked by {@code json_each} into rows
+ * (13.5 µs).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
