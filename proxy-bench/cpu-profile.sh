@@ -7,11 +7,12 @@
 #   proxy-bench/cpu-profile.sh                      # c=64, 20 s warm-up, 10 s measured
 #   C=1 TRANSPORT=epoll proxy-bench/cpu-profile.sh  # a lone client over epoll
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
+#   PROFILE=1 PROFILE_EVENT=alloc proxy-bench/cpu-profile.sh  # bytes allocated, by stack, instead of CPU
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
 #
 # Knobs: C (connections), MODE (chat; sse: a 20-event stream per request; streams: rounds of C
 # concurrent 20-event streams on new connections, per event, latency = hold-back), SSE_INTERVAL_MS
-# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, BARE, SKIP_BUILD=1,
+# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -21,7 +22,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}; BARE=${BARE:-0}; MODE=${MODE:-chat}
+PROFILE_EVENT=${PROFILE_EVENT:-cpu}; C=${C:-64}; WARM=${WARM:-20}; D=${D:-10}; TRANSPORT=${TRANSPORT:-auto}; PROFILE=${PROFILE:-0}; BARE=${BARE:-0}; MODE=${MODE:-chat}
 WORK="$(mktemp -d /tmp/keyswap-cpu-XXXXXX)"
 PIDS=()
 cleanup() {
@@ -168,8 +169,10 @@ fi
 
 profile() { # name pid url auth: async-profiler under the same load, hottest frames
   local name=$1 pid=$2 url=$3 auth=$4
-  local out="$ROOT/proxy-bench/results/cpu-$(date -u +%Y%m%d-%H%M%S)-c$C-$name.collapsed"
-  java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "start,event=cpu,interval=1ms"
+  local out="$ROOT/proxy-bench/results/${PROFILE_EVENT:-cpu}-$(date -u +%Y%m%d-%H%M%S)-c$C-$name.collapsed"
+  local event="event=cpu,interval=1ms"
+  [[ "$PROFILE_EVENT" == alloc ]] && event="event=alloc,alloc=64k,total"
+  java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "start,$event"
   local r; r=$(load "$url" "$auth" "$D")
   java "$ROOT/proxy-bench/harness/Attach.java" "$pid" "$LIB" "stop,file=$out,collapsed"
   echo

@@ -16,6 +16,8 @@ import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.SplitKeyStore;
 import dev.keyswap.store.StoreException;
+import dev.keyswap.store.UsageStore;
+import dev.keyswap.usage.UsageRecord;
 import dev.keyswap.store.VaultKeys;
 import dev.keyswap.store.VaultRotation;
 import dev.keyswap.vault.MasterKey;
@@ -38,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
@@ -73,6 +76,12 @@ public final class Cli {
                                          client_part= (shown only now; Keyswap keeps no copy of it)
               split-keys list            one line per split key: id, provider, created, state
               split-keys revoke ID       revoke a split key
+
+              logs [--limit N]           the request log, newest first: one JSON object per line (time,
+                                         request id, actor, key, provider or connection, method, path,
+                                         status, durations, bytes, model, tokens, cost); N 1-10000,
+                                         default 20
+              logs --request-id ID       the usage record of one request
 
               vault rotate [--batch N]   re-seal every stored secret under the current master key, N rows per
                                          transaction (default 100); the old key goes in vault.previous_master_keys
@@ -113,6 +122,7 @@ public final class Cli {
                 case "keys" -> keys(args);
                 case "connections" -> connections(args);
                 case "split-keys" -> splitKeys(args);
+                case "logs" -> logs(args);
                 case "cds-training" -> cdsTraining(args);
                 case "help", "--help", "-h" -> {
                     out.print(USAGE);
@@ -511,6 +521,78 @@ public final class Cli {
                     yield 0;
                 }
             };
+        }
+    }
+
+    /** Most records {@code logs} prints at once. */
+    static final int MAX_LOG_LINES = 10_000;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * The request log as JSON lines, for scripts and for reading the log without an SQLite shell
+     * new enough for the usage_records view (it unpacks JSONB, SQLite 3.45 or later; Keyswap
+     * bundles its own).
+     */
+    private int logs(Args args) {
+        args.allow("config", "limit", "request-id");
+        args.positionals(1, "logs takes options only (--limit N or --request-id ID)");
+        String requestId = args.options.get("request-id");
+        if (requestId != null && args.options.containsKey("limit")) {
+            throw new UsageError("logs takes --limit or --request-id, not both");
+        }
+        int limit = 20;
+        if (args.options.containsKey("limit")) {
+            try {
+                limit = Integer.parseInt(args.options.get("limit"));
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_LOG_LINES) {
+                throw new UsageError("--limit must be a whole number from 1 to " + MAX_LOG_LINES);
+            }
+        }
+        Settings settings = settings(args);
+        try (Database db = Database.open(settings.storageUrl())) {
+            UsageStore usage = new UsageStore(db);
+            if (requestId != null) {
+                Optional<UsageRecord> record = usage.findByRequestId(requestId);
+                if (record.isEmpty()) {
+                    err.println("keyswap: no usage record for request " + requestId);
+                    return 1;
+                }
+                out.println(logLine(record.get()));
+                return 0;
+            }
+            for (UsageRecord r : usage.latest(limit)) {
+                out.println(logLine(r));
+            }
+            return 0;
+        }
+    }
+
+    private static String logLine(UsageRecord r) {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("time", r.time().toString());
+        line.put("request_id", r.requestId());
+        line.put("actor_id", r.actorId());
+        line.put("token_id", r.tokenId());
+        line.put("provider", r.provider());
+        line.put("connection_id", r.connectionId());
+        line.put("method", r.method());
+        line.put("path", r.path());
+        line.put("status", r.status());
+        line.put("duration_us", r.durationMicros());
+        line.put("upstream_us", r.upstreamMicros());
+        line.put("bytes_in", r.bytesIn());
+        line.put("bytes_out", r.bytesOut());
+        line.put("model", r.model());
+        line.put("input_tokens", r.inputTokens());
+        line.put("output_tokens", r.outputTokens());
+        line.put("cost_usd", r.costUsd());
+        try {
+            return JSON.writeValueAsString(line);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("a usage record could not be written as JSON", e);
         }
     }
 

@@ -14,6 +14,8 @@ import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.SplitKeyStore;
+import dev.keyswap.store.UsageStore;
+import dev.keyswap.usage.UsageRecord;
 import dev.keyswap.vault.MasterKey;
 import dev.keyswap.vault.Vault;
 import dev.keyswap.vault.VaultException;
@@ -255,7 +257,13 @@ class CliTest {
                 Arguments.of(new String[] {"split-keys", "create"}, "split-keys create needs --provider"),
                 Arguments.of(new String[] {"split-keys", "create", "--provider", "nosuch"}, "unknown provider 'nosuch'"),
                 Arguments.of(new String[] {"split-keys", "delete", "x"}, "unknown split-keys subcommand 'delete'"),
-                Arguments.of(new String[] {"split-keys", "revoke"}, "split-keys revoke needs exactly one split key id"));
+                Arguments.of(new String[] {"split-keys", "revoke"}, "split-keys revoke needs exactly one split key id"),
+                Arguments.of(new String[] {"logs", "all"}, "logs takes options only"),
+                Arguments.of(new String[] {"logs", "--limit", "0"}, "--limit must be a whole number from 1 to 10000"),
+                Arguments.of(new String[] {"logs", "--limit", "10001"}, "--limit must be a whole number from 1 to 10000"),
+                Arguments.of(new String[] {"logs", "--limit", "ten"}, "--limit must be a whole number from 1 to 10000"),
+                Arguments.of(new String[] {"logs", "--limit", "5", "--request-id", "req-1"}, "logs takes --limit or --request-id, not both"),
+                Arguments.of(new String[] {"logs", "--since", "1h"}, "unknown option --since"));
     }
 
     @ParameterizedTest(name = "{1}")
@@ -267,6 +275,63 @@ class CliTest {
         assertTrue(r.err.contains("usage: keyswap"), "stderr should show the usage: " + r.err);
         assertEquals("", r.out, "nothing on stdout");
         assertEquals("", cli("keys", "list").out, "no key may be created by a refused command");
+    }
+
+    private static UsageRecord logged(int i) {
+        return new UsageRecord(Instant.ofEpochMilli(1_763_900_000_000L + i), "req-" + i, "act_admin", "key_" + (i % 3),
+                i % 2 == 0 ? "openai" : null, i % 2 == 0 ? null : "cn_1", "POST", "/v1/chat/completions", i % 5 == 0 ? 502 : 200,
+                1000 + i, 900 + i, 300 + i, 600 + i, i % 2 == 0 ? "gpt-4o-mini" : null, i % 2 == 0 ? 12L + i : null,
+                i % 2 == 0 ? 7L : null, i % 2 == 0 ? 0.0000125 * i : null);
+    }
+
+    @Test
+    void logsPrintsTheLatestRecordsNewestFirstAsJsonLines() throws Exception {
+        assertEquals(0, cli("logs").code, "an empty log");
+        assertEquals("", cli("logs").out);
+        try (Database database = Database.open("jdbc:sqlite:" + db)) {
+            UsageStore store = new UsageStore(database);
+            List<UsageRecord> first = new ArrayList<>();
+            for (int i = 0; i < 300; i++) { // more than one block
+                first.add(logged(i));
+            }
+            store.insertBatch(first);
+            store.insertBatch(List.of(logged(300), logged(301)));
+        }
+        Result r = cli("logs", "--limit", "4");
+        assertEquals(0, r.code, r.err);
+        List<String> lines = r.outLines();
+        assertEquals(4, lines.size(), r.out);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> ids = new ArrayList<>();
+        for (String line : lines) {
+            ids.add(json.readTree(line).get("request_id").asText());
+        }
+        assertEquals(List.of("req-301", "req-300", "req-299", "req-298"), ids, "newest first, across batches and blocks");
+        com.fasterxml.jackson.databind.JsonNode newest = json.readTree(lines.get(0));
+        List<String> names = new ArrayList<>();
+        newest.fieldNames().forEachRemaining(names::add);
+        assertEquals(List.of("time", "request_id", "actor_id", "token_id", "provider", "connection_id", "method", "path", "status",
+                "duration_us", "upstream_us", "bytes_in", "bytes_out", "model", "input_tokens", "output_tokens", "cost_usd"),
+                names);
+        assertEquals(Instant.ofEpochMilli(1_763_900_000_301L).toString(), newest.get("time").asText());
+        assertEquals("cn_1", newest.get("connection_id").asText());
+        assertTrue(newest.get("provider").isNull() && newest.get("model").isNull() && newest.get("cost_usd").isNull(), lines.get(0));
+        com.fasterxml.jackson.databind.JsonNode metered = json.readTree(lines.get(1));
+        assertEquals(312, metered.get("input_tokens").asLong());
+        assertEquals(0.0000125 * 300, metered.get("cost_usd").asDouble());
+
+        assertEquals(20, cli("logs").outLines().size(), "20 by default");
+        assertEquals(302, cli("logs", "--limit", "10000").outLines().size());
+
+        Result one = cli("logs", "--request-id", "req-150");
+        assertEquals(0, one.code, one.err);
+        assertEquals(1, one.outLines().size());
+        assertEquals(json.readTree(lines.get(0)).size(), json.readTree(one.out).size());
+        assertEquals(1150, json.readTree(one.out).get("duration_us").asLong());
+        Result none = cli("logs", "--request-id", "req-nope");
+        assertEquals(1, none.code);
+        assertEquals("", none.out);
+        assertTrue(none.err.contains("no usage record for request req-nope"), none.err);
     }
 
     @Test
