@@ -255,17 +255,7 @@ public final class Cli {
             }
         }
         Set<String> providers = list(args.options.getOrDefault("providers", ""));
-        Integer rpm = null;
-        if (args.options.containsKey("rpm")) {
-            try {
-                rpm = Integer.parseInt(args.options.get("rpm"));
-            } catch (NumberFormatException e) {
-                rpm = -1;
-            }
-            if (rpm <= 0) {
-                throw new UsageError("--rpm must be a positive whole number");
-            }
-        }
+        Integer rpm = args.wholeNumber("rpm", null, 1, Integer.MAX_VALUE, "--rpm must be a positive whole number");
         Instant now = Instant.now();
         Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
         Set<String> connections = list(args.options.getOrDefault("connections", ""));
@@ -540,17 +530,7 @@ public final class Cli {
         if (requestId != null && args.options.containsKey("limit")) {
             throw new UsageError("logs takes --limit or --request-id, not both");
         }
-        int limit = 20;
-        if (args.options.containsKey("limit")) {
-            try {
-                limit = Integer.parseInt(args.options.get("limit"));
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > MAX_LOG_LINES) {
-                throw new UsageError("--limit must be a whole number from 1 to " + MAX_LOG_LINES);
-            }
-        }
+        int limit = args.wholeNumber("limit", 20, 1, MAX_LOG_LINES, "--limit must be a whole number from 1 to " + MAX_LOG_LINES);
         Settings settings = settings(args);
         try (Database db = Database.open(settings.storageUrl())) {
             UsageStore usage = new UsageStore(db);
@@ -655,17 +635,7 @@ public final class Cli {
         }
         args.allow("config", "batch");
         args.positionals(2, "vault rotate takes options only");
-        int batch = 100;
-        if (args.options.containsKey("batch")) {
-            try {
-                batch = Integer.parseInt(args.options.get("batch"));
-            } catch (NumberFormatException e) {
-                batch = -1;
-            }
-            if (batch <= 0) {
-                throw new UsageError("--batch must be a positive whole number");
-            }
-        }
+        int batch = args.wholeNumber("batch", 100, 1, Integer.MAX_VALUE, "--batch must be a positive whole number");
         Settings settings = settings(args);
         List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
         try (Database db = Database.open(settings.storageUrl())) {
@@ -768,6 +738,23 @@ public final class Cli {
 
         List<String> all(String name) {
             return repeated.getOrDefault(name, List.of());
+        }
+
+        /** --{@code name} as a whole number from {@code min} to {@code max}, {@code absent} if not given; else {@code rule}. */
+        Integer wholeNumber(String name, Integer absent, int min, int max, String rule) {
+            String value = options.get(name);
+            if (value == null) {
+                return absent;
+            }
+            try {
+                int n = Integer.parseInt(value);
+                if (n >= min && n <= max) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // refused below, like an out-of-range number
+            }
+            throw new UsageError(rule);
         }
 
         void positionals(int expected, String message) {
