@@ -311,6 +311,7 @@ public final class LoadHarness {
     private void measure(String scenario, int rep, Target t, Function<Target, Measured> run) {
         long upCpu0 = upstreamTree.cpuMicros();
         long cpu0 = t.proxy() == null ? 0 : t.proxy().cpuMicros();
+        long jit0 = t.proxy() == null ? 0 : t.proxy().jitCpuMicros();
         AtomicLong maxRss = new AtomicLong();
         Thread sampler = rssSampler(t, maxRss);
         Measured m;
@@ -320,6 +321,7 @@ public final class LoadHarness {
             sampler.interrupt();
         }
         long cpu = t.proxy() == null ? -1 : t.proxy().cpuMicros() - cpu0;
+        long jit = t.proxy() == null ? -1 : t.proxy().jitCpuMicros() - jit0;
         long upCpu = upstreamTree.cpuMicros() - upCpu0;
         if (t.proxy() != null) {
             maxRss.accumulateAndGet(t.proxy().rssKib(), Math::max);
@@ -337,6 +339,7 @@ public final class LoadHarness {
         r.put("seconds", m.seconds());
         r.put("proxy_cpu_us", cpu);
         r.put("proxy_cpu_us_per_unit", cpu < 0 || m.requests() == 0 ? null : (double) cpu / m.requests());
+        r.put("proxy_jit_cpu_us_per_unit", jit < 0 || m.requests() == 0 ? null : (double) jit / m.requests());
         r.put("proxy_rss_kib_max", t.proxy() == null ? null : maxRss.get());
         r.put("upstream_cpu_us_per_unit", m.requests() == 0 ? null : (double) upCpu / m.requests());
         r.putAll(m.extra());
@@ -344,9 +347,10 @@ public final class LoadHarness {
         if (t.name().equals("keyswap")) {
             keyswapRequests += m.requests();
         }
-        log(String.format(Locale.ROOT, "%-18s rep %d %-8s %10.0f/s p50 %6d p99 %6d p99.9 %6d err %d cpu/unit %s rss %s MiB",
+        log(String.format(Locale.ROOT, "%-18s rep %d %-8s %10.0f/s p50 %6d p99 %6d p99.9 %6d err %d cpu/unit %s (jit %s) rss %s MiB",
                 scenario, rep, t.name(), m.rate(), m.p50(), m.p99(), m.p999(), m.errors(),
                 r.get("proxy_cpu_us_per_unit") == null ? "-" : String.format(Locale.ROOT, "%.1f", (Double) r.get("proxy_cpu_us_per_unit")),
+                r.get("proxy_jit_cpu_us_per_unit") == null ? "-" : String.format(Locale.ROOT, "%.1f", (Double) r.get("proxy_jit_cpu_us_per_unit")),
                 t.proxy() == null ? "-" : Long.toString(maxRss.get() / 1024)));
     }
 
@@ -632,7 +636,8 @@ public final class LoadHarness {
                 m.put("scenario", s);
                 m.put("target", t);
                 m.put("reps", rs.size());
-                for (String k : List.of("rate", "p50_us", "p99_us", "p999_us", "proxy_cpu_us_per_unit", "proxy_rss_kib_max")) {
+                for (String k : List.of("rate", "p50_us", "p99_us", "p999_us", "proxy_cpu_us_per_unit", "proxy_jit_cpu_us_per_unit",
+                        "proxy_rss_kib_max")) {
                     m.put(k, median(rs, k));
                 }
                 m.put("errors", rs.stream().mapToLong(r -> ((Number) r.get("errors")).longValue()).sum());
@@ -675,6 +680,13 @@ public final class LoadHarness {
                 .append(" errors = stalls); upload/download = MiB (req/s column = MiB/s, CPU per MiB).\n\n");
         out.append(table).append('\n');
         out.append("Keyswap /healthz after start: ").append(facts.get("keyswap_healthz_ms")).append(" ms\n");
+        // The bars count all of a proxy's CPU; this says how much of Keyswap's was its JIT still compiling.
+        out.append("Keyswap's JIT compiler threads, CPU per unit within the figure above (median):");
+        for (String s : order) {
+            out.append(' ').append(s).append(' ').append(fmt(med.get(s).get("keyswap").get("proxy_jit_cpu_us_per_unit"), "%.1f")).append(';');
+        }
+        out.setLength(out.length() - 1);
+        out.append('\n');
         out.append("Keyswap usage log: ").append(facts.get("usage")).append('\n');
         for (Map<String, Object> r : runs) {
             if (String.valueOf(r.get("scenario")).endsWith("1GiB") && "keyswap".equals(r.get("target"))) {
