@@ -47,9 +47,9 @@ final class ProcessTree {
             try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(p), "task"))) {
                 for (Path task : tasks) {
                     String comm = Files.readString(task.resolve("comm")).trim();
-                    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")) {
-                        String s = Files.readString(task.resolve("stat"));
-                        String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+                    String[] f = comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")
+                            ? stat(task.resolve("stat")) : null;
+                    if (f != null) {
                         ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
                     }
                 }
@@ -105,8 +105,13 @@ final class ProcessTree {
 
     /** Fields of /proc/PID/stat after the command name: [0]=state, [1]=ppid, ... [11]=utime, [12]=stime. */
     private static String[] stat(long pid) {
+        return stat(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    /** The fields of a process's or a thread's stat file, as {@link #stat(long)}; null if it is gone. */
+    private static String[] stat(Path file) {
         try {
-            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String s = Files.readString(file);
             return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
         } catch (IOException | RuntimeException e) {
             return null;
