@@ -130,6 +130,24 @@ class UsageStoreTest {
     }
 
     @Test
+    void latestReadsTheNewestRecordsFirstAcrossBlocksAndBatches() {
+        assertTrue(store.latest(5).isEmpty());
+        List<UsageRecord> first = new ArrayList<>();
+        for (int i = 0; i < UsageStore.RECORDS_PER_BLOCK + 44; i++) {
+            first.add(metered(i));
+        }
+        store.insertBatch(first);
+        store.insertBatch(List.of(unmetered("req-a"), unmetered("req-b")));
+
+        assertEquals(List.of(unmetered("req-b"), unmetered("req-a"), metered(299)), store.latest(3));
+        List<UsageRecord> all = store.latest(10_000);
+        assertEquals(first.size() + 2, all.size());
+        assertEquals(metered(0), all.get(all.size() - 1), "the oldest last");
+        assertEquals(metered(UsageStore.RECORDS_PER_BLOCK), all.get(all.size() - 1 - UsageStore.RECORDS_PER_BLOCK),
+                "the first record of the second block in its place");
+    }
+
+    @Test
     void extremeValuesAndARequestIdOfSeventyThousandCharactersReadBackExactly() throws Exception {
         String longId = "req-" + "x".repeat(70_000) + "\u00e9"; // a record over 65,535 bytes: a 4-byte size
         List<UsageRecord> batch = List.of(
