@@ -19,7 +19,7 @@ import javax.sql.DataSource;
 
 /** Blocking repository for usage records; call it on the JDBC executor. */
 public final class UsageStore {
-    /** What readers see (the usage_records view, V8). */
+    /** What readers see (the usage_records view, V8; V9 adds block_id). */
     private static final String COLUMNS = "time, request_id, actor_id, token_id, provider, connection_id, method, path,"
             + " status, duration_us, upstream_us, bytes_in, bytes_out, model, input_tokens, output_tokens, cost_usd";
     /**
@@ -245,28 +245,32 @@ public final class UsageStore {
     }
 
     /**
-     * The last {@code limit} records written, newest first. Read from the latest blocks directly
-     * (the columns as the usage_records view, V8, makes them): the view's record ids are computed,
-     * so asking it for the newest would unpack every block.
+     * The last {@code limit} records written, newest first: the newest blocks that hold them are
+     * found by their record counts, and only those are unpacked (through the usage_records view,
+     * by its block_id, V9; its record ids are computed, so ordering the whole view would unpack
+     * every block).
      */
     public List<UsageRecord> latest(int limit) {
-        String sql = "SELECT b.first_time + (r.value ->> 0) AS time, r.value ->> 1 AS request_id,"
-                + " NULLIF(d.actor_id, '') AS actor_id, NULLIF(d.token_id, '') AS token_id, NULLIF(d.provider, '') AS provider,"
-                + " NULLIF(d.connection_id, '') AS connection_id, d.method, p.path, r.value ->> 4 AS status,"
-                + " r.value ->> 5 AS duration_us, r.value ->> 6 AS upstream_us, r.value ->> 7 AS bytes_in,"
-                + " r.value ->> 8 AS bytes_out, NULLIF(d.model, '') AS model, r.value ->> 9 AS input_tokens,"
-                + " r.value ->> 10 AS output_tokens, r.value ->> 11 AS cost_usd"
-                // Every block holds at least one record, so the last `limit` blocks hold the last `limit` records.
-                + " FROM (SELECT id, first_time, data FROM usage_blocks ORDER BY id DESC LIMIT ?) b"
-                + " JOIN jsonb_each(b.data) r JOIN usage_dims d ON d.id = r.value ->> 2 JOIN usage_paths p ON p.id = r.value ->> 3"
-                + " ORDER BY b.id DESC, r.key DESC LIMIT ?";
-        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setInt(1, limit);
-            ps.setInt(2, limit);
+        try (Connection c = ds.getConnection()) {
+            long firstBlock = -1;
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, records FROM usage_blocks ORDER BY id DESC");
+                    ResultSet rs = ps.executeQuery()) {
+                for (long held = 0; held < limit && rs.next(); held += rs.getLong(2)) {
+                    firstBlock = rs.getLong(1);
+                }
+            }
             List<UsageRecord> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(map(rs));
+            if (firstBlock < 0) {
+                return out;
+            }
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT " + COLUMNS + " FROM usage_records WHERE block_id >= ? ORDER BY id DESC LIMIT ?")) {
+                ps.setLong(1, firstBlock);
+                ps.setInt(2, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(map(rs));
+                    }
                 }
             }
             return out;
