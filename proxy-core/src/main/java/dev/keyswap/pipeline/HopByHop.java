@@ -35,15 +35,12 @@ final class HopByHop {
         List<String> named = null;
         for (Iterator<String> values = h.valueStringIterator(HttpHeaderNames.CONNECTION); values.hasNext(); ) {
             String value = values.next();
-            // Nearly every client sends just "keep-alive" or "close": options, not field names (and
-            // Keep-Alive goes with the fields above). Only anything else is split and looked at.
-            if (isOption(value, 0, value.length())) {
-                continue;
-            }
             int from = 0;
             while (from <= value.length()) {
                 int comma = value.indexOf(',', from);
                 int to = comma < 0 ? value.length() : comma;
+                // Nearly every client sends just "keep-alive" or "close": options, not field names
+                // (and Keep-Alive goes with the fields above), so they make no String and no removal.
                 if (!isOption(value, from, to)) {
                     String n = value.substring(from, to).trim();
                     if (!n.isEmpty()) {
