@@ -82,7 +82,7 @@ public final class PipelineBenchAccess {
         }
 
         @Override
-        public void onResponseData(ByteBuf in, int index, int length) {
+        public void onBodyData(ByteBuf in, int index, int length) {
             bodyBytes += length;
         }
 

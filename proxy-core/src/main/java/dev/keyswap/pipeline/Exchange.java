@@ -289,7 +289,7 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
     }
 
     @Override
-    public void onResponseData(ByteBuf in, int index, int length) {
+    public void onBodyData(ByteBuf in, int index, int length) {
         bytesOut += length;
         usage.onContent(in, index, length);
         if (relayed == Relayed.DATA) {

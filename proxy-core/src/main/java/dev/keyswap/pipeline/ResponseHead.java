@@ -5,7 +5,6 @@ import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -18,7 +17,7 @@ import java.nio.charset.StandardCharsets;
  * <p>Valid only during {@link UpstreamResponseReader.Listener#onResponseHead}: the reader reuses
  * it, and its bytes, for the next response.
  */
-final class ResponseHead {
+final class ResponseHead extends HeadFields {
     /** Names the relay recognises in a response head; {@link #OTHER} for any other. */
     static final int OTHER = 0;
     static final int CONTENT_LENGTH = 1;
@@ -29,55 +28,104 @@ final class ResponseHead {
     /** Hop-by-hop (RFC 9110 section 7.6.1) or never relayed (Set-Cookie), or set by Keyswap itself. */
     static final int DROPPED = 6;
 
-    byte[] bytes;
-    /** The head's length in {@link #bytes}, its final empty line included. */
-    int length;
+    // The names kindOf() recognises and the one Transfer-Encoding it accepts, in lower case.
+    private static final byte[] CHUNKED = ascii("chunked");
+    private static final byte[] CONNECTION_NAME = ascii("connection");
+    private static final byte[] CONTENT_LENGTH_NAME = ascii("content-length");
+    private static final byte[] CONTENT_TYPE_NAME = ascii("content-type");
+    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
+    private static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
+    private static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
+    private static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
+    private static final byte[] RETRY_AFTER_NAME = ascii("retry-after");
+    private static final byte[] SET_COOKIE = ascii("set-cookie");
+    private static final byte[] TE = ascii("te");
+    private static final byte[] TRAILER = ascii("trailer");
+    private static final byte[] TRANSFER_ENCODING_NAME = ascii("transfer-encoding");
+    private static final byte[] UPGRADE = ascii("upgrade");
+    private static final byte[] X_PROXY_DURATION_MS = ascii("x-proxy-duration-ms");
+    private static final byte[] X_REQUEST_ID = ascii("x-request-id");
+
     int status;
     boolean http11;
     /** The status line from the space before the code to the end of the reason, without its line end. */
     int statusFrom;
     int statusTo;
-    int fields;
-    int[] nameFrom = new int[32];
-    int[] nameTo = new int[32];
-    int[] valueFrom = new int[32];
-    int[] valueTo = new int[32];
-    int[] kind = new int[32];
-    boolean[] dropped = new boolean[32];
 
     /** The body's length as announced, or -1. */
     long contentLength;
     boolean chunked;
-    boolean connectionClose;
-    boolean connectionKeepAlive;
-    /** Connection names a field other than close and keep-alive (to be dropped too). */
-    boolean connectionNominates;
     int contentTypeField;
     int retryAfterField;
 
     void clear() {
-        length = 0;
-        fields = 0;
+        clearFields();
         contentLength = -1;
         chunked = false;
-        connectionClose = false;
-        connectionKeepAlive = false;
-        connectionNominates = false;
         contentTypeField = -1;
         retryAfterField = -1;
     }
 
-    /** Room for one more field. */
-    void grow() {
-        if (fields == kind.length) {
-            int n = fields * 2;
-            nameFrom = java.util.Arrays.copyOf(nameFrom, n);
-            nameTo = java.util.Arrays.copyOf(nameTo, n);
-            valueFrom = java.util.Arrays.copyOf(valueFrom, n);
-            valueTo = java.util.Arrays.copyOf(valueTo, n);
-            kind = java.util.Arrays.copyOf(kind, n);
-            dropped = java.util.Arrays.copyOf(dropped, n);
+    @Override
+    int kindOf(byte[] b, int from, int to) {
+        switch (to - from) {
+            case 2:
+                return HeaderBytes.spells(b, from, to, TE) ? DROPPED : OTHER;
+            case 7:
+                return HeaderBytes.spells(b, from, to, TRAILER) || HeaderBytes.spells(b, from, to, UPGRADE) ? DROPPED : OTHER;
+            case 10:
+                if (HeaderBytes.spells(b, from, to, CONNECTION_NAME)) {
+                    return CONNECTION;
+                }
+                return HeaderBytes.spells(b, from, to, KEEP_ALIVE) || HeaderBytes.spells(b, from, to, SET_COOKIE) ? DROPPED : OTHER;
+            case 11:
+                return HeaderBytes.spells(b, from, to, RETRY_AFTER_NAME) ? RETRY_AFTER : OTHER;
+            case 12:
+                if (HeaderBytes.spells(b, from, to, CONTENT_TYPE_NAME)) {
+                    return CONTENT_TYPE;
+                }
+                return HeaderBytes.spells(b, from, to, X_REQUEST_ID) ? DROPPED : OTHER;
+            case 14:
+                return HeaderBytes.spells(b, from, to, CONTENT_LENGTH_NAME) ? CONTENT_LENGTH : OTHER;
+            case 16:
+                return HeaderBytes.spells(b, from, to, PROXY_CONNECTION) ? DROPPED : OTHER;
+            case 17:
+                return HeaderBytes.spells(b, from, to, TRANSFER_ENCODING_NAME) ? TRANSFER_ENCODING : OTHER;
+            case 18:
+                return HeaderBytes.spells(b, from, to, PROXY_AUTHENTICATE) ? DROPPED : OTHER;
+            case 19:
+                return HeaderBytes.spells(b, from, to, PROXY_AUTHORIZATION) || HeaderBytes.spells(b, from, to, X_PROXY_DURATION_MS)
+                        ? DROPPED : OTHER;
+            default:
+                return OTHER;
         }
+    }
+
+    @Override
+    String onField(int i) {
+        int k = kind[i];
+        dropped[i] = k == DROPPED || k == TRANSFER_ENCODING || k == CONNECTION;
+        switch (k) {
+            case CONTENT_LENGTH -> {
+                long n = decimal(bytes, valueFrom[i], valueTo[i]);
+                if (n < 0 || (contentLength >= 0 && contentLength != n)) {
+                    return "the Content-Length is not one decimal number";
+                }
+                contentLength = n;
+            }
+            case TRANSFER_ENCODING -> {
+                if (chunked || !HeaderBytes.spells(bytes, valueFrom[i], valueTo[i], CHUNKED)) {
+                    return "the Transfer-Encoding is not chunked alone";
+                }
+                chunked = true;
+            }
+            case CONNECTION -> connectionOptions(i, false);
+            case CONTENT_TYPE -> contentTypeField = i;
+            case RETRY_AFTER -> retryAfterField = i;
+            default -> {
+            }
+        }
+        return null;
     }
 
     /** The upstream keeps the connection open after this response (RFC 9112 section 9.3). */
@@ -85,9 +133,6 @@ final class ResponseHead {
         return !connectionClose && (http11 || connectionKeepAlive);
     }
 
-    String value(int field) {
-        return field < 0 ? null : new String(bytes, valueFrom[field], valueTo[field] - valueFrom[field], StandardCharsets.ISO_8859_1);
-    }
 
     String contentType() {
         return value(contentTypeField);
@@ -97,19 +142,6 @@ final class ResponseHead {
         return value(retryAfterField);
     }
 
-    /** Marks every field of this name dropped: the relay sets its own value in the client's head. */
-    void drop(AsciiString name) {
-        drop(name.array(), name.arrayOffset(), name.arrayOffset() + name.length());
-    }
-
-    /** Marks every field named {@code name[from, to)} dropped, ignoring ASCII case. */
-    void drop(byte[] name, int from, int to) {
-        for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
-                dropped[i] = true;
-            }
-        }
-    }
 
     /**
      * The head as a Netty response, every field included: for the rare responses the relay
@@ -123,5 +155,9 @@ final class ResponseHead {
         }
         return new DefaultHttpResponse(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0,
                 HttpResponseStatus.valueOf(status, reason.strip()), headers);
+    }
+
+    static byte[] ascii(String word) {
+        return word.getBytes(StandardCharsets.US_ASCII);
     }
 }

@@ -54,7 +54,7 @@ class Heard implements UpstreamResponseReader.Listener {
     }
 
     @Override
-    public void onResponseData(ByteBuf in, int index, int length) {
+    public void onBodyData(ByteBuf in, int index, int length) {
         byte[] b = new byte[length];
         in.getBytes(index, b);
         data.writeBytes(b);

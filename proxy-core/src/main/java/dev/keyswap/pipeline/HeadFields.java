@@ -1,0 +1,229 @@
+package dev.keyswap.pipeline;
+
+import dev.keyswap.bytes.ByteScan;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The field lines of an HTTP/1.1 head where they lie in its bytes (RFC 9112 section 5), for the
+ * request heads {@link RequestReader} reads from clients and the response heads
+ * {@link UpstreamResponseReader} reads from upstreams: one parser of field lines, one reading of
+ * the Connection field, one way of marking a field dropped.
+ *
+ * <p>Strict where a lenient reading could make two parties disagree (RFC 9112 section 5.1, 5.2):
+ * an obs-folded line, a name that is not a token or has space before its colon, a control
+ * character in a value are all refused. A bare LF ends a line as CRLF does (section 2.2).
+ */
+abstract class HeadFields {
+    private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = "keep-alive".getBytes(StandardCharsets.US_ASCII);
+
+    byte[] bytes;
+    /** The head's length in {@link #bytes}, its final empty line included. */
+    int length;
+    int fields;
+    int[] nameFrom = new int[32];
+    int[] nameTo = new int[32];
+    int[] valueFrom = new int[32];
+    int[] valueTo = new int[32];
+    int[] kind = new int[32];
+    boolean[] dropped = new boolean[32];
+    boolean connectionClose;
+    boolean connectionKeepAlive;
+    /** Connection names a field other than close and keep-alive (to be dropped too). */
+    boolean connectionNominates;
+
+    void clearFields() {
+        length = 0;
+        fields = 0;
+        connectionClose = false;
+        connectionKeepAlive = false;
+        connectionNominates = false;
+    }
+
+    /** Which of the names its reader acts on {@code bytes[from, to)} is; 0 for any other. */
+    abstract int kindOf(byte[] b, int from, int to);
+
+    /** Takes in field {@code i} (its kind and positions set); returns what is wrong with it, or null. */
+    abstract String onField(int i);
+
+    /**
+     * Reads the field lines of {@code bytes[p, length)} up to the empty line that ends the head;
+     * returns what is wrong with them, or null.
+     */
+    final String parseFields(int p) {
+        byte[] b = bytes;
+        while (true) {
+            if (b[p] == '\n' || (b[p] == '\r' && b[p + 1] == '\n')) {
+                return null;
+            }
+            if (HeaderBytes.space(b[p])) {
+                return "a header field is folded over lines (obs-fold)";
+            }
+            int nameFrom = p;
+            // The colon found eight bytes at a time, then every byte before it checked without a
+            // branch per byte: a line end or space before the colon fails the check as well.
+            p = ByteScan.indexOf(b, p, length, (byte) ':');
+            if (p == nameFrom || p == length || !HeaderBytes.allToken(b, nameFrom, p)) {
+                return "a header field's name is malformed";
+            }
+            int nameTo = p++;
+            while (HeaderBytes.space(b[p])) {
+                p++;
+            }
+            int valueFrom = p;
+            p = ByteScan.fieldValueEnd(b, p, length);
+            int valueTo = p;
+            while (valueTo > valueFrom && HeaderBytes.space(b[valueTo - 1])) {
+                valueTo--;
+            }
+            p = lineEnd(b, p);
+            if (p < 0) {
+                return "a header field's value has a control character";
+            }
+            grow();
+            int i = fields++;
+            this.nameFrom[i] = nameFrom;
+            this.nameTo[i] = nameTo;
+            this.valueFrom[i] = valueFrom;
+            this.valueTo[i] = valueTo;
+            this.kind[i] = kindOf(b, nameFrom, nameTo);
+            this.dropped[i] = false;
+            String problem = onField(i);
+            if (problem != null) {
+                return problem;
+            }
+        }
+    }
+
+    /** The index after the line end at {@code p} (CRLF, or a bare LF), or -1 if another byte is there. */
+    static int lineEnd(byte[] b, int p) {
+        if (b[p] == '\n') {
+            return p + 1;
+        }
+        return b[p] == '\r' && b[p + 1] == '\n' ? p + 2 : -1;
+    }
+
+    /** The index just past the head's empty line in {@code b[from, to)}, or -1. */
+    static int headEnd(byte[] b, int from, int to) {
+        for (int i = ByteScan.indexOf(b, from, to, (byte) '\n'); i < to; i = ByteScan.indexOf(b, i + 1, to, (byte) '\n')) {
+            if (i + 1 < to && b[i + 1] == '\n') {
+                return i + 2;
+            }
+            if (i + 2 < to && b[i + 1] == '\r' && b[i + 2] == '\n') {
+                return i + 3;
+            }
+        }
+        return -1;
+    }
+
+    /** Room for one more field. */
+    private void grow() {
+        if (fields == kind.length) {
+            int n = fields * 2;
+            nameFrom = Arrays.copyOf(nameFrom, n);
+            nameTo = Arrays.copyOf(nameTo, n);
+            valueFrom = Arrays.copyOf(valueFrom, n);
+            valueTo = Arrays.copyOf(valueTo, n);
+            kind = Arrays.copyOf(kind, n);
+            dropped = Arrays.copyOf(dropped, n);
+        }
+    }
+
+    String value(int field) {
+        return field < 0 ? null : new String(bytes, valueFrom[field], valueTo[field] - valueFrom[field], StandardCharsets.ISO_8859_1);
+    }
+
+    String name(int field) {
+        return new String(bytes, nameFrom[field], nameTo[field] - nameFrom[field], StandardCharsets.ISO_8859_1);
+    }
+
+    /** Whether field {@code i} is named {@code lowerCaseName}, ignoring ASCII case. */
+    final boolean named(int i, AsciiString lowerCaseName) {
+        return HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], lowerCaseName.array(), lowerCaseName.arrayOffset(),
+                lowerCaseName.arrayOffset() + lowerCaseName.length());
+    }
+
+    /** Marks every field of this name dropped. */
+    void drop(AsciiString name) {
+        drop(name.array(), name.arrayOffset(), name.arrayOffset() + name.length());
+    }
+
+    /** Marks every field named {@code name[from, to)} dropped, ignoring ASCII case. */
+    void drop(byte[] name, int from, int to) {
+        for (int i = 0; i < fields; i++) {
+            if (!dropped[i] && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
+                dropped[i] = true;
+            }
+        }
+    }
+
+    /** Marks every field of this kind dropped. */
+    final void dropKind(int k) {
+        for (int i = 0; i < fields; i++) {
+            if (kind[i] == k) {
+                dropped[i] = true;
+            }
+        }
+    }
+
+    /**
+     * Reads a Connection field's options (RFC 9110 section 7.6.1): close, keep-alive, or the name
+     * of a field meant for this hop only, dropped when {@code dropNamed} (once every field is read).
+     */
+    final void connectionOptions(int field, boolean dropNamed) {
+        byte[] b = bytes;
+        int p = valueFrom[field];
+        int to = valueTo[field];
+        while (p < to) {
+            int comma = p;
+            while (comma < to && b[comma] != ',') {
+                comma++;
+            }
+            int s = p;
+            int e = comma;
+            while (s < e && HeaderBytes.space(b[s])) {
+                s++;
+            }
+            while (e > s && HeaderBytes.space(b[e - 1])) {
+                e--;
+            }
+            if (HeaderBytes.spells(b, s, e, CLOSE)) {
+                connectionClose = true;
+            } else if (HeaderBytes.spells(b, s, e, KEEP_ALIVE)) {
+                connectionKeepAlive = true;
+            } else if (e > s) {
+                connectionNominates = true;
+                if (dropNamed) {
+                    drop(b, s, e);
+                }
+            }
+            p = comma + 1;
+        }
+    }
+
+    /** Drops the fields the Connection fields (of kind {@code connectionKind}) name. */
+    final void dropNominated(int connectionKind) {
+        for (int c = 0; c < fields; c++) {
+            if (kind[c] == connectionKind) {
+                connectionOptions(c, true);
+            }
+        }
+    }
+
+    /** A decimal Content-Length value, or -1 when it is not one (RFC 9110 section 8.6). */
+    static long decimal(byte[] b, int from, int to) {
+        if (from == to || to - from > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = from; i < to; i++) {
+            if (b[i] < '0' || b[i] > '9') {
+                return -1;
+            }
+            n = n * 10 + (b[i] - '0');
+        }
+        return n;
+    }
+}
