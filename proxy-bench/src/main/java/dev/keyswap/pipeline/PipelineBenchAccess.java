@@ -8,8 +8,6 @@ import java.util.Map;
 import dev.keyswap.route.Provider;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpRequest;
 
 /**
  * Benchmark-only door into package-private pipeline steps, so proxy-core need not widen its API
@@ -19,11 +17,21 @@ public final class PipelineBenchAccess {
     private PipelineBenchAccess() {
     }
 
+    /** A request head as {@link RequestReader} reads it: its bytes copied out of the read, then parsed. */
+    public static RequestHead readHead(byte[] received) {
+        RequestHead head = new RequestHead(received.clone());
+        String problem = head.parse();
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        return head;
+    }
+
     /**
      * An {@link InboundRequest} as it stands when it reaches {@link CredentialStep}: created
-     * by {@link RequestGuard}, then routed and authenticated.
+     * by {@link RequestReader}, then routed and authenticated.
      */
-    public static InboundRequest routedRequest(HttpRequest head, String clientIp, String path, String rawQuery,
+    public static InboundRequest routedRequest(RequestHead head, String clientIp, String path, String rawQuery,
                                                Provider provider, String upstreamPath, ApiKey apiKey,
                                                TokenSlot tokenSlot) {
         InboundRequest r = new InboundRequest(head, "req_bench", System.nanoTime(), clientIp, true, true, path, rawQuery);
@@ -42,9 +50,14 @@ public final class PipelineBenchAccess {
     }
 
     /** {@link TokenExtractor#find}; returns the token, or null when none is present. */
-    public static String findToken(HttpHeaders headers, String rawQuery) {
+    public static String findToken(RequestHead headers, String rawQuery) {
         TokenExtractor.Found f = TokenExtractor.find(headers, rawQuery);
         return f == null ? null : f.token();
+    }
+
+    /** {@link RequestHead#writeUpstream}: the head the upstream gets, which the caller releases. */
+    public static ByteBuf upstreamHead(InboundRequest request, ByteBufAllocator alloc) {
+        return request.head().writeUpstream(alloc);
     }
 
     /**

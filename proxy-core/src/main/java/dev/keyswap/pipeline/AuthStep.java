@@ -12,9 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Checks the client's token and its right to this route. A cache hit continues synchronously;
  * a miss parks the request until the key loads on the JDBC executor and then resumes it on this
- * channel's event loop. While parked nobody calls {@code read()}, so the FlowControlHandler
- * holds back body chunks the codec has already decoded: nothing moves before the token is
- * accepted (and only then is {@code 100 Continue} sent).
+ * channel's event loop. While parked nobody calls {@code read()}, so the {@link RequestReader}
+ * holds back body bytes already received: nothing moves before the token is accepted (and only
+ * then is {@code 100 Continue} sent).
  */
 public final class AuthStep implements HeadStep {
     private static final Logger log = LoggerFactory.getLogger(AuthStep.class);
@@ -28,7 +28,7 @@ public final class AuthStep implements HeadStep {
     @Override
     public void onHead(HeadSteps steps, InboundRequest request) {
         ChannelHandlerContext ctx = steps.ctx();
-        TokenExtractor.Found found = TokenExtractor.find(request.head.headers(), request.rawQuery);
+        TokenExtractor.Found found = TokenExtractor.find(request.head, request.rawQuery);
         if (found == null) {
             Responses.error(ctx, request, ProxyError.unauthorized("missing_token",
                     "no Keyswap token: send it as 'Authorization: Bearer ptk_…' (or x-api-key, x-goog-api-key, api-key, ?key=)"));

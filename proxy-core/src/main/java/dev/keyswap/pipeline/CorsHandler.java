@@ -45,7 +45,7 @@ public final class CorsHandler extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof InboundRequest request) {
-            String origin = request.head.headers().get(HttpHeaderNames.ORIGIN);
+            String origin = request.head.get(HttpHeaderNames.ORIGIN);
             currentOrigin = origin != null && (anyOrigin || allowedOrigins.contains(origin)) ? origin : null;
             // For a relayed response, whose head is written as bytes below this handler.
             request.corsOrigin = currentOrigin;
@@ -73,8 +73,8 @@ public final class CorsHandler extends ChannelDuplexHandler {
     }
 
     private static boolean isPreflight(InboundRequest request) {
-        HttpHeaders h = request.head.headers();
-        return request.head.method() == HttpMethod.OPTIONS && h.contains(HttpHeaderNames.ORIGIN)
+        RequestHead h = request.head;
+        return h.method == HttpMethod.OPTIONS && h.contains(HttpHeaderNames.ORIGIN)
                 && h.contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD);
     }
 
@@ -86,7 +86,7 @@ public final class CorsHandler extends ChannelDuplexHandler {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT);
         HttpHeaders h = response.headers();
         h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
-        String requested = request.head.headers().get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
+        String requested = request.head.get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_HEADERS);
         if (requested != null) {
             h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, requested);
         }

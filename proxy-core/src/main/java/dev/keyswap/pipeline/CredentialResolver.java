@@ -84,8 +84,8 @@ final class CredentialResolver {
     private CompletableFuture<Resolution> viaProvider(InboundRequest request) {
         Provider p = request.provider;
         ApiKey key = request.apiKey;
-        String partialId = request.head.headers().get(PARTIAL_KEY_ID);
-        String partial = request.head.headers().get(PARTIAL_KEY);
+        String partialId = request.head.get(PARTIAL_KEY_ID);
+        String partial = request.head.get(PARTIAL_KEY);
         if (partialId != null || partial != null) {
             if (partialId == null || partial == null) {
                 return done(ProxyError.badRequest("bad_split_key", "a split key needs both X-Partial-Key-Id and X-Partial-Key"));

@@ -3,10 +3,6 @@ package dev.keyswap.pipeline;
 import dev.keyswap.connect.Credential;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -59,12 +55,11 @@ public final class CredentialStep implements HeadStep {
     }
 
     static void rewrite(InboundRequest request, boolean inboundTls) {
-        HttpHeaders h = request.head.headers();
-        boolean chunked = HttpUtil.isTransferEncodingChunked(request.head);
+        RequestHead h = request.head;
         if (request.webSocket) {
             request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
         }
-        HopByHop.strip(h);
+        h.dropHopByHop();
         for (AsciiString name : TOKEN_SLOTS) {
             h.remove(name);
         }
@@ -75,10 +70,10 @@ public final class CredentialStep implements HeadStep {
         h.set(HttpHeaderNames.HOST, c.target().authority());
         append(h, X_FORWARDED_FOR, request.clientIp);
         append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
-        if (chunked) {
-            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        if (h.chunked) {
+            // The body goes on as it came, in chunks: the one framing field the upstream gets.
+            h.add(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
         }
-        request.head.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (request.webSocket) {
             WebSocketHandshake.rewriteRequest(h, request.offeredSubprotocols);
         }
@@ -93,7 +88,7 @@ public final class CredentialStep implements HeadStep {
 
     /** Puts the credential in its slot; again on a retry with another secret of the pool. */
     static void applyCredential(InboundRequest request) {
-        HttpHeaders h = request.head.headers();
+        RequestHead h = request.head;
         Credential c = request.credential;
         String uri = request.uriWithoutCredential;
         switch (c.type()) {
@@ -108,10 +103,10 @@ public final class CredentialStep implements HeadStep {
             case NONE -> {
             }
         }
-        request.head.setUri(uri);
+        h.upstreamTarget(uri);
     }
 
-    private static void append(HttpHeaders h, AsciiString name, String value) {
+    private static void append(RequestHead h, AsciiString name, String value) {
         String existing = h.get(name);
         h.set(name, existing == null || existing.isBlank() ? value : existing + ", " + value);
     }

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -21,7 +20,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -33,21 +31,23 @@ import javax.net.ssl.SSLException;
  * One request relayed to its upstream and the response relayed back, both as streams.
  *
  * <pre>
- *  request:   CONNECTING ──connected──▶ STREAMING ──last content──▶ SENT
- *  response:  AWAITING ──head──▶ STREAMING ──last content──▶ DONE
+ *  request:   CONNECTING ──connected──▶ STREAMING ──body's last piece──▶ SENT
+ *  response:  AWAITING ──head──▶ STREAMING ──body's end──▶ DONE
  *
  *  finish(clean): both halves complete → upstream back to its pool, client reads next request
  *  finish(dirty): anything else → upstream closed; client answered with an error if no
  *                 response head has gone out yet, else closed mid-stream
  * </pre>
  *
- * Backpressure is two small rules. Client → upstream: the next body chunk is read from the
+ * Backpressure is two small rules. Client → upstream: the next body piece is read from the
  * client only while the upstream channel is writable, else on its writability change.
  * Upstream → client: after each upstream read batch is flushed, the next upstream read is asked
  * for only while the client is writable, else on the client's writability change. Both channels
  * live on the same event loop, so no state here is shared across threads.
  *
- * <p>The upstream's response is read as bytes ({@link UpstreamResponseReader}); its head is
+ * <p>The request goes to the upstream as bytes: its head as the key swap left it
+ * ({@link RequestHead#writeUpstream}), its body as the client sent it ({@link RequestBody}).
+ * The upstream's response is read as bytes ({@link UpstreamResponseReader}); its head is
  * written to the client as bytes ({@link ClientResponseHead}), and its body's bytes pass on as they
  * came whenever the client's framing is the upstream's (a Content-Length, or chunks to an HTTP/1.1
  * client), else as data, framed anew. The body bytes of one upstream read go to the client as one
@@ -69,7 +69,6 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
     private ResponseState responseState = ResponseState.AWAITING;
     private Channel upstream;
     private boolean finished;
-    private boolean bodyStarted;
     private boolean requestEnded;
     private boolean clientReadPaused;
     private boolean upstreamReadPaused;
@@ -93,9 +92,10 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         this.relay = relay;
         this.ctx = ctx;
         this.request = request;
-        this.headRequest = request.head.method() == HttpMethod.HEAD;
+        this.headRequest = request.head.method == HttpMethod.HEAD;
         this.clientKeepAlive = request.keepAlive;
-        this.out = relay.belowCodec != null ? relay.belowCodec : ctx;
+        this.requestEnded = !request.hasBody;
+        this.out = relay.belowEncoder != null ? relay.belowEncoder : ctx;
         this.body = new HeldBody(out);
     }
 
@@ -132,24 +132,21 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         upstream = lease.getNow();
         relay.responses.reset(headRequest);
         UpstreamConnector.attach(upstream, this);
-        upstream.write(request.head, upstream.voidPromise());
-        if (requestState == RequestState.CONNECTING) {
+        upstream.write(request.head.writeUpstream(upstream.alloc()), upstream.voidPromise());
+        if (requestEnded) {
+            // No body, or a retry: a retried request had none, and all of it is in hand.
+            requestState = RequestState.SENT;
+            upstream.flush();
+        } else {
             requestState = RequestState.STREAMING;
             if (request.expectContinue) {
                 ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
             }
             ctx.read();
-        } else {
-            // A retry: the whole (empty) body was already taken from the client.
-            upstream.write(LastHttpContent.EMPTY_LAST_CONTENT, upstream.voidPromise());
-        }
-        if (requestEnded) {
-            upstream.flush();
-        } else {
-            // The body usually follows in the same read batch (it is decoded after this head), and
-            // its flush sends head and body in one write: one syscall and one segment instead of
-            // two. The task flushes whatever is still pending once this batch is processed, for a
-            // body that has not arrived yet or a request dequeued outside a client read.
+            // The body is usually here already and is handed on as soon as this head's handling
+            // returns, and its flush sends head and body in one write: one syscall and one segment
+            // instead of two. The task flushes whatever is still pending once this batch is
+            // processed, for a body that has not arrived yet.
             ctx.executor().execute(this::flushPendingRequest);
         }
         // The connection times the response head; releasing or detaching it clears the deadline,
@@ -164,29 +161,26 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         }
     }
 
-    /** Body content is ours until the client's last chunk has been passed on. */
+    /** Body pieces are ours until the client's last one has been passed on. */
     boolean takesClientContent() {
         return !finished && !requestEnded;
     }
 
     // ---- client → upstream ---------------------------------------------------------------
 
-    void onClientContent(HttpContent content) {
-        int n = content.content().readableBytes();
+    void onClientBody(RequestBody piece) {
+        int n = piece.dataBytes;
         bytesIn += n;
-        boolean last = content instanceof LastHttpContent;
+        boolean last = piece.last;
         if (upstream == null || !upstream.isActive()) {
-            ReferenceCountUtil.release(content);
+            piece.release();
             if (last) {
                 requestEnded = true;
                 requestState = RequestState.SENT;
             }
             return;
         }
-        if (n > 0) {
-            bodyStarted = true;
-        }
-        upstream.write(content, upstream.voidPromise());
+        upstream.write(piece.content(), upstream.voidPromise());
         if (last) {
             requestEnded = true;
             requestState = RequestState.SENT;
@@ -334,15 +328,15 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
     }
 
     /**
-     * A key-pool secret was refused (429, 401): it rests, and a request whose body has not gone
-     * out (a bodiless one) is sent again at once with the next secret. Returns true when it was;
+     * A key-pool secret was refused (429, 401): it rests, and a bodiless request (all of it
+     * still in hand) is sent again at once with the next secret. Returns true when it was;
      * otherwise the refusal is relayed and only later requests avoid the secret.
      */
     private boolean restSecret(String retryAfter) {
         Credential c = request.credential;
         long now = System.nanoTime();
         relay.keyPool.coolDown(c.connectionId(), c.poolIndex(), now + cooldownNanos(retryAfter));
-        if (!requestEnded || bodyStarted || poolRetried) {
+        if (request.hasBody || poolRetried) {
             return false;
         }
         int next = relay.keyPool.pick(c.connectionId(), c.pool().size(), now);
@@ -468,10 +462,10 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         if (finished) {
             return;
         }
-        if (responseState == ResponseState.AWAITING && requestEnded && !bodyStarted && !retried
+        if (responseState == ResponseState.AWAITING && !request.hasBody && !retried
                 && UpstreamConnector.wasReused(upstream)) {
-            // A pooled connection the upstream had closed just as we sent on it. The request had
-            // no body and all of it is still in hand, so it can go again on a fresh connection.
+            // A pooled connection the upstream had closed just as we sent on it. The request has
+            // no body, so all of it is still in hand and it can go again on a fresh connection.
             retried = true;
             relay.metrics.retries.increment();
             upstream = null;

@@ -4,7 +4,9 @@ import dev.keyswap.auth.ApiKey;
 import dev.keyswap.route.Provider;
 import dev.keyswap.usage.TokenUsage;
 import dev.keyswap.usage.UsageRecord;
-import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -12,12 +14,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One request's journey through the pipeline. {@link RequestGuard} creates it from a validated
+ * One request's journey through the pipeline. {@link RequestReader} creates it from an accepted
  * request head and passes it on in place of the head; each later handler fills in its own step
  * (route, key, credential) and passes it on. Event-loop confined; never shared between requests.
  */
 public final class InboundRequest {
-    final HttpRequest head;
+    final RequestHead head;
     final String requestId;
     final long receivedNanos;
     final long receivedEpochMillis;
@@ -26,7 +28,7 @@ public final class InboundRequest {
     final boolean hasBody;
     /** The client sent {@code Expect: 100-continue}; answered by Keyswap once the token is accepted. */
     final boolean expectContinue;
-    final io.netty.handler.codec.http.HttpVersion clientVersion;
+    final HttpVersion clientVersion;
     /** A WebSocket opening handshake (RFC 6455 §4.1): relayed, then spliced as raw bytes after 101. */
     final boolean webSocket;
     /** Path without query, as received (already validated). */
@@ -59,10 +61,10 @@ public final class InboundRequest {
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<AsciiString, String>> responseHeaders = new ArrayList<>(4);
 
-    InboundRequest(HttpRequest head, String requestId, long receivedNanos, String clientIp,
+    InboundRequest(RequestHead head, String requestId, long receivedNanos, String clientIp,
                    boolean keepAlive, boolean hasBody, String path, String rawQuery) {
-        this.expectContinue = io.netty.handler.codec.http.HttpUtil.is100ContinueExpected(head);
-        this.clientVersion = head.protocolVersion();
+        this.expectContinue = head.http11 && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(head.get(HttpHeaderNames.EXPECT));
+        this.clientVersion = head.version();
         this.webSocket = WebSocketHandshake.isUpgrade(head);
         this.head = head;
         this.requestId = requestId;
@@ -80,7 +82,7 @@ public final class InboundRequest {
         String providerName = provider != null ? provider.name() : connection != null ? connection.provider() : null;
         String usedConnection = credential != null ? credential.connectionId() : connectionId;
         return new UsageRecord(Instant.ofEpochMilli(receivedEpochMillis), requestId, apiKey.actorId(), apiKey.id(),
-                providerName, usedConnection, head.method().name(), credential.target().basePath() + upstreamPath, status,
+                providerName, usedConnection, head.method.name(), credential.target().basePath() + upstreamPath, status,
                 (System.nanoTime() - receivedNanos) / 1000, upstreamMicros, bytesIn, bytesOut,
                 reported.model(), reported.inputTokens(), reported.outputTokens(), null);
     }
@@ -94,7 +96,7 @@ public final class InboundRequest {
         }
     }
 
-    public HttpRequest head() {
+    public RequestHead head() {
         return head;
     }
 

@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
  * How a handler waits for the JDBC executor without blocking its event loop: a completed future
  * continues at once (the cache-hit path); otherwise the request is parked, and resumes on its own
  * channel's event loop when the answer comes. Nobody calls read() meanwhile, so the
- * FlowControlHandler holds back any body already decoded.
+ * {@link RequestReader} holds back any body bytes already received.
  */
 final class Parking {
     private Parking() {

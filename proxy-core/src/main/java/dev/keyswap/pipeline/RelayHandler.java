@@ -6,7 +6,6 @@ import dev.keyswap.usage.UsageExtractor;
 import dev.keyswap.usage.UsageLog;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.time.Duration;
@@ -26,14 +25,14 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     final long responseHeaderTimeoutMillis;
     final KeyPool keyPool;
     private Exchange exchange;
-    /** The name of the client's HTTP codec in the pipeline. */
-    public static final String CODEC = "codec";
+    /** The name of the encoder of Keyswap's own responses in the client's pipeline. */
+    public static final String ENCODER = "encoder";
     /**
      * Writes bytes already in HTTP/1.1 form (a relayed response's head and body): the context of
-     * the client's codec, so that they go out below it. Null when there is no codec (tests of the
-     * handler alone).
+     * the encoder, so that they go out below it. Null when there is none (tests of the handler
+     * alone).
      */
-    ChannelHandlerContext belowCodec;
+    ChannelHandlerContext belowEncoder;
     /** This connection's usage extractors, one response after another. */
     final UsageExtractor.PerConnection extractors = new UsageExtractor.PerConnection();
     /** Reads this connection's upstream responses, one after another. */
@@ -51,7 +50,7 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        belowCodec = ctx.pipeline().context(CODEC);
+        belowEncoder = ctx.pipeline().context(ENCODER);
     }
 
     @Override
@@ -65,8 +64,8 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof InboundRequest request) {
             exchange = new Exchange(this, ctx, request);
             exchange.start();
-        } else if (msg instanceof HttpContent content && exchange != null && exchange.takesClientContent()) {
-            exchange.onClientContent(content);
+        } else if (msg instanceof RequestBody body && exchange != null && exchange.takesClientContent()) {
+            exchange.onClientBody(body);
         } else {
             ctx.fireChannelRead(msg);
         }

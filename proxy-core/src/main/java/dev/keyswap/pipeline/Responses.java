@@ -50,7 +50,7 @@ public final class Responses {
      * method (the relay writes relayed responses below it), so each answer is cut here.
      */
     static FullHttpResponse forMethod(InboundRequest request, FullHttpResponse response) {
-        if (request.head.method() != HttpMethod.HEAD) {
+        if (request.head.method != HttpMethod.HEAD) {
             return response;
         }
         FullHttpResponse head = response.replace(Unpooled.EMPTY_BUFFER);
@@ -75,9 +75,8 @@ public final class Responses {
     }
 
     /**
-     * Sends a complete response to {@code request} and either keeps reading (the request's
-     * empty last content then reaches {@link UnclaimedContentHandler}, which asks for the next
-     * request) or closes.
+     * Sends a complete response to {@code request} and either asks for the next request or
+     * closes.
      */
     public static void answer(ChannelHandlerContext ctx, InboundRequest request, FullHttpResponse whole) {
         FullHttpResponse response = forMethod(request, whole);

@@ -1,7 +1,6 @@
 package dev.keyswap.pipeline;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 
 /** Finds the client's Keyswap token in the first present slot, in SPEC §1's order. */
 final class TokenExtractor {
@@ -16,7 +15,7 @@ final class TokenExtractor {
     private TokenExtractor() {
     }
 
-    static Found find(HttpHeaders headers, String rawQuery) {
+    static Found find(RequestHead headers, String rawQuery) {
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (authorization != null) {
             String v = authorization.trim();
@@ -49,7 +48,7 @@ final class TokenExtractor {
         return f;
     }
 
-    private static Found header(HttpHeaders headers, String name, TokenSlot slot) {
+    private static Found header(RequestHead headers, String name, TokenSlot slot) {
         String v = headers.get(name);
         return v == null || v.isBlank() ? null : new Found(slot, v.trim());
     }

@@ -2,22 +2,17 @@ package dev.keyswap.pipeline;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * The tail: releases body content of requests that were answered before reaching the relay
- * (the empty last content of a bodiless request), and on its end asks for the next request.
- * Anything else that gets here is a bug upstream in the pipeline; it is released, not leaked.
+ * The tail: releases what no handler took, so nothing leaks. That is the body of a request
+ * answered before it reached the relay, or of one whose exchange ended before its body did; both
+ * close the connection once the answer is out ({@link Responses#answer} keeps a connection only
+ * for a bodiless request), so no more of the body is asked for.
  */
 public final class UnclaimedContentHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        boolean content = msg instanceof HttpContent;
         ReferenceCountUtil.release(msg);
-        // Until the last content, the rest of the body; after it, the next request.
-        if (content && ctx.channel().isActive()) {
-            ctx.read();
-        }
     }
 }

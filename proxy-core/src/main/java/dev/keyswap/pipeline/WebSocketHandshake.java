@@ -4,7 +4,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,15 +20,14 @@ final class WebSocketHandshake {
     private WebSocketHandshake() {
     }
 
-    static boolean isUpgrade(HttpRequest head) {
-        HttpHeaders h = head.headers();
-        return head.method() == HttpMethod.GET
-                && h.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
-                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+    static boolean isUpgrade(RequestHead head) {
+        return head.method == HttpMethod.GET
+                && head.hasElement(HttpHeaderNames.UPGRADE, "websocket")
+                && head.hasElement(HttpHeaderNames.CONNECTION, "upgrade");
     }
 
     /** The token carried in the insecure-key subprotocol, or null. */
-    static String tokenFromSubprotocols(HttpHeaders headers) {
+    static String tokenFromSubprotocols(RequestHead headers) {
         for (String offered : subprotocols(headers)) {
             if (offered.startsWith(INSECURE_KEY_PREFIX) && offered.length() > INSECURE_KEY_PREFIX.length()) {
                 return offered.substring(INSECURE_KEY_PREFIX.length());
@@ -39,9 +37,9 @@ final class WebSocketHandshake {
     }
 
     /** Restores the upgrade headers (removed with the hop-by-hop set) and drops the secret subprotocol. */
-    static void rewriteRequest(HttpHeaders h, List<String> offered) {
-        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-        h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+    static void rewriteRequest(RequestHead h, List<String> offered) {
+        h.set(HttpHeaderNames.CONNECTION, "upgrade");
+        h.set(HttpHeaderNames.UPGRADE, "websocket");
         List<String> kept = new ArrayList<>(offered.size());
         for (String p : offered) {
             if (!p.startsWith(INSECURE_KEY_PREFIX)) {
@@ -68,7 +66,7 @@ final class WebSocketHandshake {
         }
     }
 
-    static List<String> subprotocols(HttpHeaders headers) {
+    static List<String> subprotocols(RequestHead headers) {
         List<String> out = new ArrayList<>(2);
         for (String value : headers.getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)) {
             for (String p : value.split(",")) {

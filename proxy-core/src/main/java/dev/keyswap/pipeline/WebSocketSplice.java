@@ -11,7 +11,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * An upgraded WebSocket: after the upstream's 101 the HTTP codecs leave both pipelines and the
+ * An upgraded WebSocket: after the upstream's 101 the HTTP handlers leave both pipelines and the
  * two connections are spliced as raw bytes. Frames are never decoded and re-encoded, so frame
  * sizes, fragmentation, extensions, pings and close codes pass exactly as sent.
  *
@@ -46,8 +46,8 @@ final class WebSocketSplice {
      * timeout, which sees traffic in both directions, governs the socket.
      *
      * Replaces the HTTP handlers of both connections with the splice and starts reading. Bytes the
-     * client's codec had already buffered (frames sent right behind the handshake) flow into the
-     * splice as the codec is removed; {@code upstreamAhead}, the bytes the upstream sent right
+     * client's request reader had already received (frames sent right behind the handshake) flow
+     * into the splice as the reader is removed; {@code upstreamAhead}, the bytes the upstream sent right
      * behind its 101 (or null), go to the client first.
      */
     static void start(RelayHandler relay, InboundRequest request, long upstreamMicros, ChannelHandlerContext clientCtx,
@@ -55,16 +55,15 @@ final class WebSocketSplice {
         WebSocketSplice splice = new WebSocketSplice(relay, request, upstreamMicros, clientCtx.channel(), upstreamChannel, onEnd);
         ChannelPipeline cp = clientCtx.pipeline();
         for (String name : cp.names()) {
-            // Everything but TLS and the codec (which goes last, handing its buffered bytes on).
-            if (!name.equals("tls") && !name.equals("codec") && cp.context(name) != null) {
+            // Everything but TLS and the request reader (which goes last, handing its bytes on).
+            if (!name.equals("tls") && !name.equals(RequestReader.NAME) && cp.context(name) != null) {
                 cp.remove(name);
             }
         }
-        cp.addAfter("codec", "splice", splice.client);
-        cp.remove("codec");
+        cp.addAfter(RequestReader.NAME, "splice", splice.client);
+        cp.remove(RequestReader.NAME);
         ChannelPipeline up = upstreamChannel.pipeline();
         up.replace("upstream", "splice", splice.upstream);
-        up.remove("codec");
         if (upstreamAhead != null) {
             splice.upstream.channelRead(up.context("splice"), upstreamAhead);
             splice.client.channel.flush();
@@ -95,7 +94,6 @@ final class WebSocketSplice {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof ByteBuf buf)) {
-                // The codec's empty last content of the handshake, already relayed.
                 ReferenceCountUtil.release(msg);
                 return;
             }

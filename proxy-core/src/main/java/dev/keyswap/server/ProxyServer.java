@@ -6,13 +6,11 @@ import dev.keyswap.connect.KeyPool;
 import dev.keyswap.pipeline.AuthStep;
 import dev.keyswap.pipeline.CorsHandler;
 import dev.keyswap.pipeline.HeadSteps;
-import dev.keyswap.pipeline.HeaderNameValidation;
 import dev.keyswap.pipeline.KeySwapStep;
 import dev.keyswap.pipeline.RateLimitStep;
-import dev.keyswap.pipeline.ReadDemandHandler;
 import dev.keyswap.pipeline.RelayHandler;
 import dev.keyswap.pipeline.RelayMetrics;
-import dev.keyswap.pipeline.RequestGuard;
+import dev.keyswap.pipeline.RequestReader;
 import dev.keyswap.pipeline.RouteStep;
 import dev.keyswap.pipeline.ServiceEndpoints;
 import dev.keyswap.pipeline.UnclaimedContentHandler;
@@ -29,16 +27,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.flow.FlowControlHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -51,8 +45,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The data plane's listening socket and its pipeline, in the order a request meets it:
- * codec → flow control → guard → CORS → service endpoints → route → auth → rate limit →
- * key swap → relay → tail. Owns the event loops; {@link #drain} is its orderly end.
+ * request reader (with the guard) → CORS → service endpoints → route → auth → rate limit →
+ * key swap → relay → tail, and Keyswap's own responses out through an encoder. Owns the event loops; {@link #drain} is its orderly end.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -129,18 +123,11 @@ public final class ProxyServer implements AutoCloseable {
         }
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
         p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis()));
-        // Netty's decoder and encoder, not its HttpServerCodec: the relay writes a relayed response
-        // as bytes below the encoder, and the server codec would count each request it decoded as
-        // a response still owed (closing the connection after 128 of them).
-        p.addLast(RelayHandler.CODEC, new CombinedChannelDuplexHandler<>(new HttpRequestDecoder(new HttpDecoderConfig()
-                .setHeadersFactory(HeaderNameValidation.HEADERS)
-                .setMaxInitialLineLength(settings.maxInitialLineBytes())
-                .setMaxHeaderSize(settings.maxHeaderBytes())
-                .setMaxChunkSize(65536)), new HttpResponseEncoder()));
-        p.addLast("flow", new FlowControlHandler());
-        p.addLast("demand", new ReadDemandHandler());
-        RequestGuard guard = new RequestGuard(settings.maxBodyBytes());
-        p.addLast("guard", guard);
+        // Netty's encoder writes the responses Keyswap answers itself (errors, CORS preflights,
+        // /healthz); a relayed response is written as bytes below it.
+        p.addLast(RelayHandler.ENCODER, new HttpResponseEncoder());
+        RequestReader reader = new RequestReader(settings.maxInitialLineBytes(), settings.maxHeaderBytes(), settings.maxBodyBytes());
+        p.addLast(RequestReader.NAME, reader);
         p.addLast("cors", CorsHandler.forOrigins(settings.corsAllowedOrigins()));
         p.addLast("steps", new HeadSteps(
                 new ServiceEndpoints(() -> draining, this::metricsText),
@@ -152,7 +139,7 @@ public final class ProxyServer implements AutoCloseable {
         p.addLast("relay", new RelayHandler(connector, usageLog, relayMetrics, keyPool, settings.responseHeaderTimeout()));
         p.addLast("tail", new UnclaimedContentHandler());
         // CORS and the steps act on request heads only; a body goes straight to the relay.
-        guard.sendContentPast(p.context("steps"));
+        reader.sendBodyPast(p.context("steps"));
     }
 
     public int port() {

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
@@ -119,9 +118,9 @@ final class UpstreamPool {
                         if (key.tls()) {
                             p.addLast("tls", connector.tls.newHandler(ch.alloc(), key.host(), key.port()));
                         }
-                        // Requests go out through Netty's encoder; responses arrive as bytes, which
-                        // the exchange reads itself (UpstreamResponseReader in the pipeline package).
-                        p.addLast("codec", new HttpRequestEncoder());
+                        // Both ways bytes: the exchange writes requests already in HTTP/1.1 form
+                        // and reads responses itself (RequestHead, UpstreamResponseReader in the
+                        // pipeline package).
                         IdleTimeoutHandler idle = new IdleTimeoutHandler(connector.idleTimeoutMillis);
                         p.addLast("idle", idle);
                         p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key, idle));

@@ -9,18 +9,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The guard behind a real HTTP codec, fed raw bytes: what must be refused is, and the connection closes. */
+/** The guard behind the request reader, fed raw bytes: what must be refused is, and the connection closes. */
 class RequestGuardTest {
 
-    private static EmbeddedChannel channel(long maxBody) {
-        return new EmbeddedChannel(new HttpServerCodec(), new RequestGuard(maxBody));
+    static EmbeddedChannel channel(long maxBody) {
+        return new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, maxBody));
+    }
+
+    /** The next message handed on, asking for it once more if none is there yet; or null. */
+    static Object next(EmbeddedChannel ch) {
+        Object msg = ch.readInbound();
+        if (msg == null && ch.isOpen()) {
+            ch.read();
+            msg = ch.readInbound();
+        }
+        return msg;
     }
 
     /** Writes raw request bytes; returns the status Keyswap answered, or 0 when the request passed. */
@@ -34,7 +44,7 @@ class RequestGuardTest {
         } finally {
             ReferenceCountUtil.release(passed);
             Object more;
-            while ((more = ch.readInbound()) != null) {
+            while ((more = next(ch)) != null) {
                 ReferenceCountUtil.release(more);
             }
         }
@@ -111,7 +121,7 @@ class RequestGuardTest {
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "5\r\n12345\r\n5\r\n67890\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
         Object msg;
-        while ((msg = ch.readInbound()) != null) {
+        while ((msg = next(ch)) != null) {
             ReferenceCountUtil.release(msg);
         }
         assertFalse(ch.isOpen());
@@ -139,30 +149,34 @@ class RequestGuardTest {
                 ctx.fireChannelRead(msg);
             }
         };
-        RequestGuard guard = new RequestGuard(16);
-        EmbeddedChannel ch = new EmbeddedChannel(new HttpServerCodec(), guard, headOnly);
-        guard.sendContentPast(ch.pipeline().context(headOnly));
+        RequestReader reader = new RequestReader(16384, 32768, 16);
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpResponseEncoder(), reader, headOnly);
+        reader.sendBodyPast(ch.pipeline().context(headOnly));
 
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
                 StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, ch.readInbound());
-        io.netty.handler.codec.http.LastHttpContent body = assertInstanceOf(io.netty.handler.codec.http.LastHttpContent.class,
-                ch.readInbound());
+        assertInstanceOf(InboundRequest.class, next(ch));
+        RequestBody body = assertInstanceOf(RequestBody.class, next(ch));
         assertEquals("0123456789", body.content().toString(StandardCharsets.US_ASCII));
+        assertTrue(body.last);
         body.release();
-        assertEquals(java.util.List.of("InboundRequest"), headSteps, "the step between guard and exit saw only the head");
+        assertEquals(java.util.List.of("InboundRequest"), headSteps, "the step between reader and exit saw only the head");
 
-        // The guard still counts what it lets past: 10 + 10 bytes outgrow 16 and close the connection.
+        // The reader still counts what it lets past: 10 + 10 bytes outgrow 16 and close the connection.
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
                 StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, ch.readInbound());
-        ReferenceCountUtil.release(ch.readInbound());
+        assertInstanceOf(InboundRequest.class, next(ch));
+        ReferenceCountUtil.release(next(ch));
         assertTrue(ch.isOpen(), "each request's body is counted on its own");
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, ch.readInbound());
-        ReferenceCountUtil.release(assertInstanceOf(io.netty.handler.codec.http.HttpContent.class, ch.readInbound()));
-        assertNull(ch.readInbound(), "the chunk past the limit went nowhere");
+                + "a\r\n0123456789\r\n", StandardCharsets.US_ASCII));
+        assertInstanceOf(InboundRequest.class, next(ch));
+        RequestBody first = assertInstanceOf(RequestBody.class, next(ch));
+        assertEquals(10, first.dataBytes);
+        assertFalse(first.last);
+        first.release();
+        ch.writeInbound(Unpooled.copiedBuffer("a\r\n0123456789\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
+        assertNull(next(ch), "the chunk past the limit went nowhere");
         assertFalse(ch.isOpen());
         ch.finishAndReleaseAll();
     }

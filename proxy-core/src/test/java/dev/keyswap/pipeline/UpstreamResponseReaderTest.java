@@ -267,7 +267,7 @@ class UpstreamResponseReaderTest {
     @Test
     void theClientsHeadKeepsTheUpstreamsFieldsAndAddsKeyswaps() {
         Heard h = new Heard();
-        h.request = new InboundRequest(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/openai/v1/x"), "req-1",
+        h.request = new InboundRequest(RequestHead.of("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\n\r\n"), "req-1",
                 System.nanoTime(), "127.0.0.1", true, true, "/openai/v1/x", null);
         h.request.responseHeaders.add(Map.entry(AsciiString.cached("ratelimit-remaining"), "7"));
         h.request.corsOrigin = "https://app.example";

@@ -6,15 +6,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -81,8 +77,8 @@ public class ResponseHeadBenchmark {
     public void setUp() {
         byte[] bytes = RESPONSE.getBytes(StandardCharsets.ISO_8859_1);
         response = alloc.directBuffer(bytes.length).writeBytes(bytes);
-        InboundRequest request = PipelineBenchAccess.routedRequest(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                "/openai/v1/chat/completions", DefaultHttpHeadersFactory.headersFactory()), "127.0.0.1",
+        InboundRequest request = PipelineBenchAccess.routedRequest(PipelineBenchAccess.readHead(
+                "POST /openai/v1/chat/completions HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)), "127.0.0.1",
                 "/openai/v1/chat/completions", null, null, "/v1/chat/completions", BenchFixtures.apiKey(), null);
         relay = new PipelineBenchAccess.ResponseRelay(request, alloc);
         decoder = new EmbeddedChannel(new HttpResponseDecoder());
