@@ -17,12 +17,6 @@ import java.util.concurrent.CompletableFuture;
  * the database parks the request as {@link AuthStep} does, and resumes it on its event loop.
  */
 public final class CredentialStep implements HeadStep {
-    /** Every place a client may put a Keyswap token or a split-key part: never forwarded. */
-    private static final AsciiString[] TOKEN_SLOTS = {
-        HttpHeaderNames.AUTHORIZATION, AsciiString.cached(TokenExtractor.X_API_KEY), AsciiString.cached(TokenExtractor.X_GOOG_API_KEY),
-        AsciiString.cached(TokenExtractor.API_KEY), AsciiString.cached(CredentialResolver.PARTIAL_KEY_ID),
-        AsciiString.cached(CredentialResolver.PARTIAL_KEY),
-    };
     static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
 
@@ -59,15 +53,10 @@ public final class CredentialStep implements HeadStep {
         if (request.webSocket) {
             request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
         }
-        h.dropHopByHop();
-        for (AsciiString name : TOKEN_SLOTS) {
-            h.remove(name);
-        }
         // Keyswap answers Expect itself once the token is accepted; the upstream just gets the body.
-        h.remove(HttpHeaderNames.EXPECT);
-        h.remove(HttpHeaderNames.COOKIE);
+        h.dropForUpstream();
         Credential c = request.credential;
-        h.set(HttpHeaderNames.HOST, c.target().authority());
+        h.add(HttpHeaderNames.HOST, c.target().authority());
         append(h, X_FORWARDED_FOR, request.clientIp);
         append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
         if (h.chunked) {

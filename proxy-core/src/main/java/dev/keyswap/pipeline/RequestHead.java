@@ -32,6 +32,10 @@ public final class RequestHead extends HeadFields {
     static final int CONNECTION = 4;
     /** Hop-by-hop (RFC 9110 section 7.6.1) besides Connection and Transfer-Encoding: never forwarded. */
     static final int HOP_BY_HOP = 5;
+    /** A place a client may put a Keyswap token or a split-key part: never forwarded. */
+    static final int TOKEN_SLOT = 6;
+    /** Answered by Keyswap (Expect) or never relayed (Cookie). */
+    static final int NOT_FORWARDED = 7;
 
     private static final HttpMethod[] KNOWN_METHODS = {
         HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.HEAD,
@@ -49,6 +53,14 @@ public final class RequestHead extends HeadFields {
     private static final byte[] TE = ResponseHead.ascii("te");
     private static final byte[] TRAILER = ResponseHead.ascii("trailer");
     private static final byte[] UPGRADE = ResponseHead.ascii("upgrade");
+    private static final byte[] AUTHORIZATION = ResponseHead.ascii("authorization");
+    private static final byte[] X_API_KEY = ResponseHead.ascii(TokenExtractor.X_API_KEY);
+    private static final byte[] X_GOOG_API_KEY = ResponseHead.ascii(TokenExtractor.X_GOOG_API_KEY);
+    private static final byte[] API_KEY = ResponseHead.ascii(TokenExtractor.API_KEY);
+    private static final byte[] PARTIAL_KEY_ID = ResponseHead.ascii(CredentialResolver.PARTIAL_KEY_ID);
+    private static final byte[] PARTIAL_KEY = ResponseHead.ascii(CredentialResolver.PARTIAL_KEY);
+    private static final byte[] EXPECT = ResponseHead.ascii("expect");
+    private static final byte[] COOKIE = ResponseHead.ascii("cookie");
     private static final byte[] HTTP_1_1_LINE_END = ResponseHead.ascii(" HTTP/1.1\r\n");
     private static final short CRLF = ('\r' << 8) | '\n';
     private static final int COLON_SPACE = (':' << 8) | ' ';
@@ -163,6 +175,11 @@ public final class RequestHead extends HeadFields {
         return true;
     }
 
+    /**
+     * The kinds of the names the guard and the key swap act on, by length first: a name of any
+     * other length is ruled out by one comparison. The token slots' spellings are
+     * {@link TokenExtractor}'s and {@link CredentialResolver}'s.
+     */
     @Override
     int kindOf(byte[] b, int from, int to) {
         switch (to - from) {
@@ -170,16 +187,32 @@ public final class RequestHead extends HeadFields {
                 return HeaderBytes.spells(b, from, to, TE) ? HOP_BY_HOP : OTHER;
             case 4:
                 return HeaderBytes.spells(b, from, to, HOST_NAME) ? HOST : OTHER;
+            case 6:
+                return HeaderBytes.spells(b, from, to, EXPECT) || HeaderBytes.spells(b, from, to, COOKIE) ? NOT_FORWARDED : OTHER;
             case 7:
+                if (HeaderBytes.spells(b, from, to, API_KEY)) {
+                    return TOKEN_SLOT;
+                }
                 return HeaderBytes.spells(b, from, to, TRAILER) || HeaderBytes.spells(b, from, to, UPGRADE) ? HOP_BY_HOP : OTHER;
+            case 9:
+                return HeaderBytes.spells(b, from, to, X_API_KEY) ? TOKEN_SLOT : OTHER;
             case 10:
                 if (HeaderBytes.spells(b, from, to, CONNECTION_NAME)) {
                     return CONNECTION;
                 }
                 return HeaderBytes.spells(b, from, to, KEEP_ALIVE) ? HOP_BY_HOP : OTHER;
+            case 13:
+                return HeaderBytes.spells(b, from, to, AUTHORIZATION) || HeaderBytes.spells(b, from, to, PARTIAL_KEY)
+                        ? TOKEN_SLOT : OTHER;
             case 14:
-                return HeaderBytes.spells(b, from, to, CONTENT_LENGTH_NAME) ? CONTENT_LENGTH : OTHER;
+                if (HeaderBytes.spells(b, from, to, CONTENT_LENGTH_NAME)) {
+                    return CONTENT_LENGTH;
+                }
+                return HeaderBytes.spells(b, from, to, X_GOOG_API_KEY) ? TOKEN_SLOT : OTHER;
             case 16:
+                if (HeaderBytes.spells(b, from, to, PARTIAL_KEY_ID)) {
+                    return TOKEN_SLOT;
+                }
                 return HeaderBytes.spells(b, from, to, PROXY_CONNECTION) ? HOP_BY_HOP : OTHER;
             case 17:
                 return HeaderBytes.spells(b, from, to, TRANSFER_ENCODING_NAME) ? TRANSFER_ENCODING : OTHER;
@@ -356,14 +389,18 @@ public final class RequestHead extends HeadFields {
         return upstreamTarget != null ? upstreamTarget : target;
     }
 
-    /** Drops the hop-by-hop fields (RFC 9110 section 7.6.1) and every field a Connection field names. */
-    void dropHopByHop() {
+    /**
+     * Drops, in one pass, every received field the upstream must not get: the hop-by-hop ones
+     * (RFC 9110 section 7.6.1) and every field a Connection field names, every token slot, Expect
+     * and Cookie, and Host (the key swap sets the upstream's).
+     */
+    void dropForUpstream() {
         if (connectionNominates) {
             dropNominated(CONNECTION);
         }
         for (int i = 0; i < fields; i++) {
             int k = kind[i];
-            if (k == HOP_BY_HOP || k == CONNECTION || k == TRANSFER_ENCODING) {
+            if (k != OTHER && k != CONTENT_LENGTH) {
                 dropped[i] = true;
             }
         }
