@@ -32,15 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for tool in wrk nginx; do
-  command -v "$tool" >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y "$tool" >/dev/null; }
-done
 (( $(nproc --all) >= 2 )) || { echo "cpu-profile.sh needs 2 CPUs (proxy on one, load on the other)" >&2; exit 1; }
-if [[ "${SKIP_BUILD:-0}" != 1 || ! -f proxy-server/target/keyswap.jar ]]; then
-  mvn -B -q -DskipTests package -pl proxy-server,proxy-bench -am
-fi
-mvn -q -B dependency:build-classpath -pl proxy-bench -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
-CP="$ROOT/proxy-bench/target/classes:$ROOT/proxy-core/target/classes:$(cat "$WORK/cp.txt")"
+# shellcheck source=harness/prepare.sh
+source "$ROOT/proxy-bench/harness/prepare.sh"
+CP="$BENCH_CP"
 LUA="$ROOT/proxy-bench/harness/bench.lua"
 
 free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }

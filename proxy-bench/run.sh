@@ -40,26 +40,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-need_pkgs=()
-command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
-command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx)
-if (( ${#need_pkgs[@]} )); then
-  echo "[run.sh] installing ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y "${need_pkgs[@]}" >/dev/null || { apt-get update >/dev/null && apt-get install -y "${need_pkgs[@]}" >/dev/null; }
-fi
-for tool in java mvn wrk nginx taskset jcmd jstat; do
+# shellcheck source=harness/prepare.sh
+source "$BENCH/harness/prepare.sh"
+for tool in jcmd jstat; do
   command -v "$tool" >/dev/null 2>&1 || { echo "[run.sh] missing $tool" >&2; exit 1; }
 done
-
-if [[ "${SKIP_BUILD:-0}" != 1 || ! -f proxy-server/target/keyswap.jar ]]; then
-  echo "[run.sh] building keyswap.jar and proxy-bench"
-  mvn -B -q -DskipTests package -pl proxy-server,proxy-bench -am
-fi
-CP_FILE="$RUN_DIR/cp.txt"
-mvn -q -B dependency:build-classpath -pl proxy-bench -Dmdep.outputFile="$CP_FILE" >/dev/null
-# proxy-core from this tree first, ahead of whatever copy the local repository holds.
-CP="$BENCH/target/classes:$ROOT/proxy-core/target/classes:$(cat "$CP_FILE")"
+CP="$BENCH_CP"
 
 # Pinning: proxies (nginx, Keyswap) on PROXY_CPUS; wrk, the Java clients, the upstream and the
 # harness itself on LOAD_CPUS. Decided here, before the harness is itself pinned (a pinned JVM

@@ -13,7 +13,9 @@ import java.util.Arrays;
  *
  * <p>Strict where a lenient reading could make two parties disagree (RFC 9112 section 5.1, 5.2):
  * an obs-folded line, a name that is not a token or has space before its colon, a control
- * character in a value are all refused. A bare LF ends a line as CRLF does (section 2.2).
+ * character in a value are all refused. A bare LF ends a line as CRLF does (section 2.2): the
+ * request reader refuses one before a request head gets here, so only upstreams' responses
+ * are read with that leniency.
  */
 abstract class HeadFields {
     private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);

@@ -177,15 +177,17 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         if (lineEnd < 0) {
             return end - start > maxInitialLineBytes + 1 && refuse(ctx, RequestGuard.lineTooLong());
         }
-        if (lineEnd - start - (lineEnd > start && in.getByte(lineEnd - 1) == '\r' ? 1 : 0) > maxInitialLineBytes) {
+        if (lineEnd - start - 1 > maxInitialLineBytes) {
             return refuse(ctx, RequestGuard.lineTooLong());
         }
         int headEnd = -1;
         int i = start + searched > lineEnd ? in.indexOf(start + searched, end, LF) : lineEnd;
         while (i >= 0) {
-            if (i + 1 < end && in.getByte(i + 1) == '\n') {
-                headEnd = i + 2;
-                break;
+            // A line ended by a bare LF is refused, as Netty's decoder does since 4.2 (RFC 9112
+            // section 2.2 lets a recipient accept it): a load balancer in front that reads
+            // the LF as part of a value would see different fields than Keyswap does.
+            if (in.getByte(i - 1) != '\r') {
+                return refuse(ctx, RequestGuard.malformed("a line ends in LF without CR"));
             }
             if (i + 2 < end && in.getByte(i + 1) == '\r' && in.getByte(i + 2) == '\n') {
                 headEnd = i + 3;

@@ -36,9 +36,19 @@ final class RawUpstream implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     final AtomicInteger connections = new AtomicInteger();
     final AtomicInteger requests = new AtomicInteger();
+    /** Each request's head and body bytes, as they arrived, in the order they arrived. */
+    final List<String> received = new CopyOnWriteArrayList<>();
+
+    private final boolean readsChunkedBodies;
 
     RawUpstream(Function<String, Answer> script) throws IOException {
+        this(script, true);
+    }
+
+    /** @param readsChunkedBodies false to answer a chunked request at its head, before its body */
+    RawUpstream(Function<String, Answer> script, boolean readsChunkedBodies) throws IOException {
         this.script = script;
+        this.readsChunkedBodies = readsChunkedBodies;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread accept = new Thread(this::acceptLoop, "raw-upstream");
         accept.setDaemon(true);
@@ -72,7 +82,8 @@ final class RawUpstream implements AutoCloseable {
                     return;
                 }
                 requests.incrementAndGet();
-                in.readNBytes(contentLength(head));
+                received.add(head + (readsChunkedBodies && chunked(head) ? readChunks(in) : new String(in.readNBytes(contentLength(head)),
+                        StandardCharsets.ISO_8859_1)));
                 Answer a = script.apply(head);
                 out.write(a.bytes().getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
@@ -97,6 +108,42 @@ final class RawUpstream implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** A chunked body's bytes as they came: chunk lines with their extensions, data, trailer. */
+    private static String readChunks(InputStream in) throws IOException {
+        StringBuilder body = new StringBuilder();
+        while (true) {
+            String line = readLine(in);
+            body.append(line);
+            int size = Integer.parseInt(line.split("[;\r]", 2)[0].trim(), 16);
+            if (size == 0) {
+                break;
+            }
+            body.append(new String(in.readNBytes(size + 2), StandardCharsets.ISO_8859_1));
+        }
+        String line;
+        do {
+            line = readLine(in);
+            body.append(line);
+        } while (!line.equals("\r\n"));
+        return body.toString();
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        int b;
+        while ((b = in.read()) >= 0) {
+            line.append((char) b);
+            if (b == '\n') {
+                return line.toString();
+            }
+        }
+        throw new IOException("the connection ended within a chunked body");
+    }
+
+    private static boolean chunked(String head) {
+        return head.toLowerCase(Locale.ROOT).contains("\r\ntransfer-encoding: chunked\r\n");
     }
 
     private static int contentLength(String head) {

@@ -200,7 +200,7 @@ class ResponseRelayTest {
     @Test
     void anAnswerBeforeTheWholeBodyReachesTheClientThenBothConnectionsClose() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
-                "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\ntoo large"));
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n\r\ntoo large"), false);
              TestKeyswap keyswap = keyswap(upstream); RawHttp client = new RawHttp(keyswap.port())) {
             // A chunked body, of which only the first chunk is sent: the upstream answers at once.
             client.send("POST /openai/v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keyswap.token()

@@ -1,0 +1,25 @@
+# Sourced by run.sh and cpu-profile.sh (with ROOT set and the repository as the working
+# directory): installs wrk and nginx from the system's packages when missing, builds keyswap.jar
+# and the bench jar unless SKIP_BUILD=1 finds them built, and sets BENCH_CP, the classpath of the
+# harness's own Java programs (upstream, clients, configs).
+need_pkgs=()
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
+command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx)
+if (( ${#need_pkgs[@]} )); then
+  echo "[proxy-bench] installing ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have no package lists yet: fetch them only when the install needs them.
+  apt-get install -y "${need_pkgs[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_pkgs[@]}" >/dev/null; }
+fi
+for tool in java mvn wrk nginx taskset; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "[proxy-bench] missing $tool" >&2; exit 1; }
+done
+
+if [[ "${SKIP_BUILD:-0}" != 1 || ! -f proxy-server/target/keyswap.jar || ! -f proxy-bench/target/benchmarks.jar ]]; then
+  echo "[proxy-bench] building keyswap.jar and proxy-bench" >&2
+  mvn -B -q -DskipTests package -pl proxy-server,proxy-bench -am
+fi
+# The bench jar carries every dependency, so nothing is asked of the local Maven repository
+# (where proxy-core is not, on a machine that never ran mvn install). This tree's classes come
+# first, ahead of the copies in the jar, for runs with SKIP_BUILD=1 after a plain compile.
+BENCH_CP="$ROOT/proxy-bench/target/classes:$ROOT/proxy-core/target/classes:$ROOT/proxy-bench/target/benchmarks.jar"

@@ -1,0 +1,100 @@
+package dev.keyswap.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.keyswap.server.RawUpstream.Answer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How a client's request reaches the upstream, byte for byte: the head written anew with the
+ * token's fields dropped and the real key added, the body exactly as the client framed it
+ * (chunk extensions and trailers too), and requests pipelined on one connection each relayed
+ * and answered in turn.
+ */
+class RequestRelayTest {
+    private static final String SERVER_KEY = "sk-test-request-relay";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void pipelinedRequestsReachTheUpstreamInTurnWithTheirBodiesAsSent() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                     TestKeyswap.map("openai", SERVER_KEY)));
+             RawHttp client = new RawHttp(keyswap.port())) {
+            String auth = "Authorization: Bearer " + keyswap.token() + "\r\n";
+            String chunkedBody = "5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n";
+            String lengthBody = "{\"model\":\"gpt-4o\"}";
+            // Three requests in one write: the reader hands them on one at a time.
+            client.send("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: keyswap\r\n" + auth
+                    + "Content-Type: application/json\r\nContent-Length: " + lengthBody.length() + "\r\n\r\n" + lengthBody
+                    + "POST /openai/v1/uploads HTTP/1.1\r\nHost: keyswap\r\nTransfer-Encoding: chunked\r\n" + auth
+                    + "X-Kept:  spaced value \r\n\r\n" + chunkedBody
+                    + "GET /openai/v1/models?limit=2 HTTP/1.1\r\nHOST: keyswap\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+                    + "Keep-Alive: timeout=5\r\nCookie: session=1\r\nx-api-key: " + keyswap.token() + "\r\n" + auth + "\r\n");
+            for (int i = 0; i < 3; i++) {
+                RawHttp.Response r = client.read();
+                assertEquals(200, r.status(), "request " + i + ": " + r.body());
+                assertEquals("ok", r.body());
+            }
+            assertEquals(1, upstream.connections.get(), "one upstream connection carries all three in turn");
+            List<String> got = upstream.received;
+            assertEquals(3, got.size(), got.toString());
+            String authority = upstream.baseUrl().substring("http://".length());
+
+            assertTrue(got.get(0).startsWith("POST /v1/chat/completions HTTP/1.1\r\n"), got.get(0));
+            assertTrue(got.get(0).endsWith("\r\n\r\n" + lengthBody), got.get(0));
+            assertTrue(got.get(0).contains("\r\nContent-Type: application/json\r\n"), got.get(0));
+
+            assertTrue(got.get(1).startsWith("POST /v1/uploads HTTP/1.1\r\n"), got.get(1));
+            assertTrue(got.get(1).endsWith("\r\n\r\n" + chunkedBody), "chunks, extension and trailer as sent: " + got.get(1));
+            assertTrue(got.get(1).matches("(?s).*\r\nX-Kept: +spaced value *\r\n.*"), got.get(1));
+
+            assertTrue(got.get(2).startsWith("GET /v1/models?limit=2 HTTP/1.1\r\n"), got.get(2));
+            for (String request : got) {
+                String head = request.substring(0, request.indexOf("\r\n\r\n") + 2);
+                String lower = head.toLowerCase(Locale.ROOT);
+                assertFalse(request.contains(keyswap.token()), "the client's token never reaches the upstream: " + head);
+                assertEquals(1, count(lower, "\r\nauthorization: "), head);
+                assertTrue(lower.contains("\r\nauthorization: bearer " + SERVER_KEY + "\r\n"), head);
+                assertEquals(1, count(lower, "\r\nhost: "), head);
+                assertTrue(lower.contains("\r\nhost: " + authority + "\r\n"), head);
+                for (String gone : new String[] {"x-api-key", "x-hop", "keep-alive", "cookie", "connection"}) {
+                    assertFalse(lower.contains("\r\n" + gone + ":"), gone + " in " + head);
+                }
+            }
+        }
+    }
+
+    @Test
+    void anHttp10RequestReachesTheUpstreamAsHttp11AndItsAnswerTheClientAs10() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                     TestKeyswap.map("openai", SERVER_KEY)));
+             RawHttp client = new RawHttp(keyswap.port())) {
+            client.send("POST /openai/v1/chat/completions HTTP/1.0\r\nAuthorization: Bearer " + keyswap.token()
+                    + "\r\nContent-Length: 2\r\n\r\n{}");
+            String all = client.readToClose();
+            assertTrue(all.startsWith("HTTP/1.0 200 OK\r\n"), all);
+            assertTrue(all.endsWith("\r\n\r\nok"), all);
+            String got = upstream.received.get(0);
+            assertTrue(got.startsWith("POST /v1/chat/completions HTTP/1.1\r\n"), got);
+            assertTrue(got.endsWith("\r\n\r\n{}"), got);
+        }
+    }
+
+    private static int count(String s, String part) {
+        int n = 0;
+        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+}
