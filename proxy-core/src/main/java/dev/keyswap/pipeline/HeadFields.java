@@ -18,8 +18,19 @@ import java.util.Arrays;
  * are read with that leniency.
  */
 abstract class HeadFields {
-    private static final byte[] CLOSE = "close".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] KEEP_ALIVE = "keep-alive".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLOSE = ascii("close");
+    // The names both readers act on, lower case (HeaderBytes.spells ignores the case of what it reads).
+    static final byte[] CONNECTION_NAME = ascii("connection");
+    static final byte[] CONTENT_LENGTH_NAME = ascii("content-length");
+    static final byte[] TRANSFER_ENCODING_NAME = ascii("transfer-encoding");
+    static final byte[] CHUNKED = ascii("chunked");
+    static final byte[] KEEP_ALIVE = ascii("keep-alive");
+    static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
+    static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
+    static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
+    static final byte[] TE = ascii("te");
+    static final byte[] TRAILER = ascii("trailer");
+    static final byte[] UPGRADE = ascii("upgrade");
 
     byte[] bytes;
     /** The head's length in {@link #bytes}, its final empty line included. */
@@ -35,6 +46,10 @@ abstract class HeadFields {
     boolean connectionKeepAlive;
     /** Connection names a field other than close and keep-alive (to be dropped too). */
     boolean connectionNominates;
+
+    static byte[] ascii(String word) {
+        return word.getBytes(StandardCharsets.US_ASCII);
+    }
 
     void clearFields() {
         length = 0;

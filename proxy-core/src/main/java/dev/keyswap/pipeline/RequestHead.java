@@ -41,27 +41,16 @@ public final class RequestHead extends HeadFields {
         HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.HEAD,
         HttpMethod.OPTIONS, HttpMethod.TRACE, HttpMethod.CONNECT,
     };
-    private static final byte[] CHUNKED = ResponseHead.ascii("chunked");
-    private static final byte[] HOST_NAME = ResponseHead.ascii("host");
-    private static final byte[] CONNECTION_NAME = ResponseHead.ascii("connection");
-    private static final byte[] CONTENT_LENGTH_NAME = ResponseHead.ascii("content-length");
-    private static final byte[] TRANSFER_ENCODING_NAME = ResponseHead.ascii("transfer-encoding");
-    private static final byte[] KEEP_ALIVE = ResponseHead.ascii("keep-alive");
-    private static final byte[] PROXY_AUTHENTICATE = ResponseHead.ascii("proxy-authenticate");
-    private static final byte[] PROXY_AUTHORIZATION = ResponseHead.ascii("proxy-authorization");
-    private static final byte[] PROXY_CONNECTION = ResponseHead.ascii("proxy-connection");
-    private static final byte[] TE = ResponseHead.ascii("te");
-    private static final byte[] TRAILER = ResponseHead.ascii("trailer");
-    private static final byte[] UPGRADE = ResponseHead.ascii("upgrade");
-    private static final byte[] AUTHORIZATION = ResponseHead.ascii("authorization");
-    private static final byte[] X_API_KEY = ResponseHead.ascii(TokenExtractor.X_API_KEY);
-    private static final byte[] X_GOOG_API_KEY = ResponseHead.ascii(TokenExtractor.X_GOOG_API_KEY);
-    private static final byte[] API_KEY = ResponseHead.ascii(TokenExtractor.API_KEY);
-    private static final byte[] PARTIAL_KEY_ID = ResponseHead.ascii(CredentialResolver.PARTIAL_KEY_ID);
-    private static final byte[] PARTIAL_KEY = ResponseHead.ascii(CredentialResolver.PARTIAL_KEY);
-    private static final byte[] EXPECT = ResponseHead.ascii("expect");
-    private static final byte[] COOKIE = ResponseHead.ascii("cookie");
-    private static final byte[] HTTP_1_1_LINE_END = ResponseHead.ascii(" HTTP/1.1\r\n");
+    private static final byte[] HOST_NAME = ascii("host");
+    private static final byte[] AUTHORIZATION = ascii("authorization");
+    private static final byte[] X_API_KEY = ascii(TokenExtractor.X_API_KEY);
+    private static final byte[] X_GOOG_API_KEY = ascii(TokenExtractor.X_GOOG_API_KEY);
+    private static final byte[] API_KEY = ascii(TokenExtractor.API_KEY);
+    private static final byte[] PARTIAL_KEY_ID = ascii(CredentialResolver.PARTIAL_KEY_ID);
+    private static final byte[] PARTIAL_KEY = ascii(CredentialResolver.PARTIAL_KEY);
+    private static final byte[] EXPECT = ascii("expect");
+    private static final byte[] COOKIE = ascii("cookie");
+    private static final byte[] HTTP_1_1_LINE_END = ascii(" HTTP/1.1\r\n");
     private static final short CRLF = ('\r' << 8) | '\n';
     private static final int COLON_SPACE = (':' << 8) | ' ';
 

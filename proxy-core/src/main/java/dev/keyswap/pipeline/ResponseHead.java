@@ -29,20 +29,9 @@ final class ResponseHead extends HeadFields {
     static final int DROPPED = 6;
 
     // The names kindOf() recognises and the one Transfer-Encoding it accepts, in lower case.
-    private static final byte[] CHUNKED = ascii("chunked");
-    private static final byte[] CONNECTION_NAME = ascii("connection");
-    private static final byte[] CONTENT_LENGTH_NAME = ascii("content-length");
     private static final byte[] CONTENT_TYPE_NAME = ascii("content-type");
-    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
-    private static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
-    private static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
-    private static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
     private static final byte[] RETRY_AFTER_NAME = ascii("retry-after");
     private static final byte[] SET_COOKIE = ascii("set-cookie");
-    private static final byte[] TE = ascii("te");
-    private static final byte[] TRAILER = ascii("trailer");
-    private static final byte[] TRANSFER_ENCODING_NAME = ascii("transfer-encoding");
-    private static final byte[] UPGRADE = ascii("upgrade");
     private static final byte[] X_PROXY_DURATION_MS = ascii("x-proxy-duration-ms");
     private static final byte[] X_REQUEST_ID = ascii("x-request-id");
 
@@ -157,7 +146,4 @@ final class ResponseHead extends HeadFields {
                 HttpResponseStatus.valueOf(status, reason.strip()), headers);
     }
 
-    static byte[] ascii(String word) {
-        return word.getBytes(StandardCharsets.US_ASCII);
-    }
 }

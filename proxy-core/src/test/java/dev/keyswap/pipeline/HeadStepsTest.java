@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -61,7 +60,7 @@ class HeadStepsTest {
         send(ch, "/openai/v1/models");
         assertEquals(List.of("route", "auth"), ran);
         assertNull(ch.readInbound(), "nothing of the answered request goes on");
-        String response = drainOutbound(ch);
+        String response = ReaderChannels.written(ch);
         assertTrue(response.startsWith("HTTP/1.1 401 "), response);
         assertTrue(response.contains("\"code\":\"missing_token\""), response);
         ch.finishAndReleaseAll();
@@ -107,15 +106,5 @@ class HeadStepsTest {
         assertEquals(List.of(), ran);
         content.release();
         ch.finishAndReleaseAll();
-    }
-
-    private static String drainOutbound(EmbeddedChannel ch) {
-        StringBuilder out = new StringBuilder();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            out.append(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
-        return out.toString();
     }
 }

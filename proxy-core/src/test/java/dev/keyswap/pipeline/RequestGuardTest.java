@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -23,16 +22,6 @@ class RequestGuardTest {
         return new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, maxBody));
     }
 
-    /** The next message handed on, asking for it once more if none is there yet; or null. */
-    static Object next(EmbeddedChannel ch) {
-        Object msg = ch.readInbound();
-        if (msg == null && ch.isOpen()) {
-            ch.read();
-            msg = ch.readInbound();
-        }
-        return msg;
-    }
-
     /** Writes raw request bytes; returns the status Keyswap answered, or 0 when the request passed. */
     private static int feed(EmbeddedChannel ch, String raw) {
         ch.writeInbound(Unpooled.copiedBuffer(raw, StandardCharsets.ISO_8859_1));
@@ -44,18 +33,11 @@ class RequestGuardTest {
         } finally {
             ReferenceCountUtil.release(passed);
             Object more;
-            while ((more = next(ch)) != null) {
+            while ((more = ReaderChannels.next(ch)) != null) {
                 ReferenceCountUtil.release(more);
             }
         }
-        ByteBuf out = Unpooled.buffer();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            out.writeBytes(b);
-            b.release();
-        }
-        String response = out.toString(StandardCharsets.ISO_8859_1);
-        out.release();
+        String response = ReaderChannels.written(ch);
         int headEnd = response.indexOf("\r\n\r\n");
         assertTrue(headEnd > 0, response);
         String head = response.substring(0, headEnd).toLowerCase(java.util.Locale.ROOT);
@@ -121,7 +103,7 @@ class RequestGuardTest {
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "5\r\n12345\r\n5\r\n67890\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
         Object msg;
-        while ((msg = next(ch)) != null) {
+        while ((msg = ReaderChannels.next(ch)) != null) {
             ReferenceCountUtil.release(msg);
         }
         assertFalse(ch.isOpen());
@@ -155,8 +137,8 @@ class RequestGuardTest {
 
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
                 StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, next(ch));
-        RequestBody body = assertInstanceOf(RequestBody.class, next(ch));
+        assertInstanceOf(InboundRequest.class, ReaderChannels.next(ch));
+        RequestBody body = assertInstanceOf(RequestBody.class, ReaderChannels.next(ch));
         assertEquals("0123456789", body.content().toString(StandardCharsets.US_ASCII));
         assertTrue(body.last);
         body.release();
@@ -165,18 +147,18 @@ class RequestGuardTest {
         // The reader still counts what it lets past: 10 + 10 bytes outgrow 16 and close the connection.
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
                 StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, next(ch));
-        ReferenceCountUtil.release(next(ch));
+        assertInstanceOf(InboundRequest.class, ReaderChannels.next(ch));
+        ReferenceCountUtil.release(ReaderChannels.next(ch));
         assertTrue(ch.isOpen(), "each request's body is counted on its own");
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "a\r\n0123456789\r\n", StandardCharsets.US_ASCII));
-        assertInstanceOf(InboundRequest.class, next(ch));
-        RequestBody first = assertInstanceOf(RequestBody.class, next(ch));
+        assertInstanceOf(InboundRequest.class, ReaderChannels.next(ch));
+        RequestBody first = assertInstanceOf(RequestBody.class, ReaderChannels.next(ch));
         assertEquals(10, first.dataBytes);
         assertFalse(first.last);
         first.release();
         ch.writeInbound(Unpooled.copiedBuffer("a\r\n0123456789\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
-        assertNull(next(ch), "the chunk past the limit went nowhere");
+        assertNull(ReaderChannels.next(ch), "the chunk past the limit went nowhere");
         assertFalse(ch.isOpen());
         ch.finishAndReleaseAll();
     }

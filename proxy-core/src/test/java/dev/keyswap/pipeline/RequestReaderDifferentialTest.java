@@ -171,7 +171,7 @@ class RequestReaderDifferentialTest {
             at += n;
             ch.writeInbound(piece);
             Object msg;
-            while ((msg = RequestGuardTest.next(ch)) != null) {
+            while ((msg = ReaderChannels.next(ch)) != null) {
                 messages.add(msg);
             }
         }

@@ -35,16 +35,6 @@ class RequestReaderTest {
         return Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1);
     }
 
-    private static String answered(EmbeddedChannel ch) {
-        StringBuilder out = new StringBuilder();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            out.append(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
-        return out.toString();
-    }
-
     @Test
     void pipelinedRequestsAreHandedOnOneReadAtATime() {
         EmbeddedChannel ch = channel(16384, 32768, 0);
@@ -65,7 +55,7 @@ class RequestReaderTest {
         body.release();
         ch.read();
         assertEquals("/openai/v1/files", assertInstanceOf(InboundRequest.class, ch.readInbound()).path());
-        assertEquals("", answered(ch));
+        assertEquals("", ReaderChannels.written(ch));
         assertFalse(ch.finishAndReleaseAll());
     }
 
@@ -149,7 +139,7 @@ class RequestReaderTest {
     void aLongRequestLineIs414AndALargeHead431EvenBeforeItEnds() {
         EmbeddedChannel line = channel(256, 1024, 0);
         line.writeInbound(ascii("GET /" + "a".repeat(300)));
-        String answer = answered(line);
+        String answer = ReaderChannels.written(line);
         assertTrue(answer.startsWith("HTTP/1.1 414 "), answer);
         assertTrue(answer.contains("request_line_too_long"), answer);
         assertFalse(line.isOpen());
@@ -157,14 +147,14 @@ class RequestReaderTest {
 
         EmbeddedChannel head = channel(256, 1024, 0);
         head.writeInbound(ascii("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(1100)));
-        answer = answered(head);
+        answer = ReaderChannels.written(head);
         assertTrue(answer.startsWith("HTTP/1.1 431 "), answer);
         assertFalse(head.isOpen());
         head.finishAndReleaseAll();
 
         EmbeddedChannel within = channel(256, 1024, 0);
         within.writeInbound(ascii("GET /" + "a".repeat(240) + " HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(900)));
-        assertEquals("", answered(within), "within both limits, the reader waits for the rest");
+        assertEquals("", ReaderChannels.written(within), "within both limits, the reader waits for the rest");
         within.writeInbound(ascii("\r\n\r\n"));
         assertInstanceOf(InboundRequest.class, within.readInbound());
         assertFalse(within.finishAndReleaseAll());
@@ -179,7 +169,7 @@ class RequestReaderTest {
                 for (int at = 0; at < request.length() && ch.isOpen(); at += piece) {
                     ch.writeInbound(ascii(request.substring(at, Math.min(request.length(), at + piece))));
                 }
-                String answer = answered(ch);
+                String answer = ReaderChannels.written(ch);
                 assertTrue(answer.startsWith("HTTP/1.1 400 ") && answer.contains("malformed_request"), request + " -> " + answer);
                 assertTrue(answer.contains("LF without CR"), answer);
                 assertNull(ch.readInbound(), "nothing is handed on");
@@ -190,7 +180,7 @@ class RequestReaderTest {
         EmbeddedChannel ch = channel(16384, 32768, 0);
         ch.writeInbound(ascii("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"));
         assertInstanceOf(InboundRequest.class, ch.readInbound(), "empty lines before a request line are ignored");
-        assertEquals("", answered(ch));
+        assertEquals("", ReaderChannels.written(ch));
         assertFalse(ch.finishAndReleaseAll());
     }
 

@@ -19,15 +19,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RequestRelayTest {
     private static final String SERVER_KEY = "sk-test-request-relay";
+    private static final String OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
     @TempDir
     Path dir;
 
+    private TestKeyswap keyswap(RawUpstream upstream) {
+        return TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                TestKeyswap.map("openai", SERVER_KEY)));
+    }
+
     @Test
     void pipelinedRequestsReachTheUpstreamInTurnWithTheirBodiesAsSent() throws Exception {
-        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
-             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
-                     TestKeyswap.map("openai", SERVER_KEY)));
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
+             TestKeyswap keyswap = keyswap(upstream);
              RawHttp client = new RawHttp(keyswap.port())) {
             String auth = "Authorization: Bearer " + keyswap.token() + "\r\n";
             String chunkedBody = "5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n";
@@ -75,9 +80,8 @@ class RequestRelayTest {
 
     @Test
     void anHttp10RequestReachesTheUpstreamAsHttp11AndItsAnswerTheClientAs10() throws Exception {
-        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
-             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
-                     TestKeyswap.map("openai", SERVER_KEY)));
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
+             TestKeyswap keyswap = keyswap(upstream);
              RawHttp client = new RawHttp(keyswap.port())) {
             client.send("POST /openai/v1/chat/completions HTTP/1.0\r\nAuthorization: Bearer " + keyswap.token()
                     + "\r\nContent-Length: 2\r\n\r\n{}");

@@ -122,14 +122,6 @@ public class ResponseHeadBenchmark {
         h.set("x-request-id", "req_bench");
         h.set("x-proxy-duration-ms", "512.345");
         encoder.writeOutbound(head, body);
-        ByteBuf out;
-        String first = null;
-        while ((out = encoder.readOutbound()) != null) {
-            if (first == null) {
-                first = out.toString(StandardCharsets.ISO_8859_1);
-            }
-            out.release();
-        }
-        return first;
+        return BenchFixtures.drainHead(encoder);
     }
 }
