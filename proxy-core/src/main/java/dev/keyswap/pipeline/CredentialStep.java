@@ -53,7 +53,8 @@ public final class CredentialStep implements HeadStep {
         if (request.webSocket) {
             request.offeredSubprotocols = WebSocketHandshake.subprotocols(h);
         }
-        // Keyswap answers Expect itself once the token is accepted; the upstream just gets the body.
+        // Hop-by-hop fields, the token slots, Cookie, Host and Expect (Keyswap answers Expect itself
+        // once the token is accepted; the upstream just gets the body).
         h.dropForUpstream();
         Credential c = request.credential;
         h.add(HttpHeaderNames.HOST, c.target().authority());

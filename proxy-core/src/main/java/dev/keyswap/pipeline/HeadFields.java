@@ -18,6 +18,13 @@ import java.util.Arrays;
  * are read with that leniency.
  */
 abstract class HeadFields {
+    /** Field kinds both readers act on; each subclass numbers its own from {@link #FIRST_OWN_KIND}. */
+    static final int OTHER = 0;
+    static final int CONTENT_LENGTH = 1;
+    static final int TRANSFER_ENCODING = 2;
+    static final int CONNECTION = 3;
+    static final int FIRST_OWN_KIND = 4;
+
     private static final byte[] CLOSE = ascii("close");
     // The names both readers act on, lower case (HeaderBytes.spells ignores the case of what it reads).
     static final byte[] CONNECTION_NAME = ascii("connection");
@@ -122,19 +129,6 @@ abstract class HeadFields {
         return b[p] == '\r' && b[p + 1] == '\n' ? p + 2 : -1;
     }
 
-    /** The index just past the head's empty line in {@code b[from, to)}, or -1. */
-    static int headEnd(byte[] b, int from, int to) {
-        for (int i = ByteScan.indexOf(b, from, to, (byte) '\n'); i < to; i = ByteScan.indexOf(b, i + 1, to, (byte) '\n')) {
-            if (i + 1 < to && b[i + 1] == '\n') {
-                return i + 2;
-            }
-            if (i + 2 < to && b[i + 1] == '\r' && b[i + 2] == '\n') {
-                return i + 3;
-            }
-        }
-        return -1;
-    }
-
     /** Room for one more field. */
     private void grow() {
         if (fields == kind.length) {
@@ -176,15 +170,6 @@ abstract class HeadFields {
         }
     }
 
-    /** Marks every field of this kind dropped. */
-    final void dropKind(int k) {
-        for (int i = 0; i < fields; i++) {
-            if (kind[i] == k) {
-                dropped[i] = true;
-            }
-        }
-    }
-
     /**
      * Reads a Connection field's options (RFC 9110 section 7.6.1): close, keep-alive, or the name
      * of a field meant for this hop only, dropped when {@code dropNamed} (once every field is read).
@@ -220,13 +205,17 @@ abstract class HeadFields {
         }
     }
 
-    /** Drops the fields the Connection fields (of kind {@code connectionKind}) name. */
-    final void dropNominated(int connectionKind) {
+    /** Drops the fields the Connection fields name. */
+    final void dropNominated() {
         for (int c = 0; c < fields; c++) {
-            if (kind[c] == connectionKind) {
+            if (kind[c] == CONNECTION) {
                 connectionOptions(c, true);
             }
         }
+    }
+
+    static boolean digit(byte c) {
+        return c >= '0' && c <= '9';
     }
 
     /** A decimal Content-Length value, or -1 when it is not one (RFC 9110 section 8.6). */
@@ -236,7 +225,7 @@ abstract class HeadFields {
         }
         long n = 0;
         for (int i = from; i < to; i++) {
-            if (b[i] < '0' || b[i] > '9') {
+            if (!digit(b[i])) {
                 return -1;
             }
             n = n * 10 + (b[i] - '0');

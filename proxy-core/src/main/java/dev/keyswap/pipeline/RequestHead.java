@@ -24,18 +24,14 @@ import java.util.List;
  * event loop.
  */
 public final class RequestHead extends HeadFields {
-    /** Names the guard and the key swap recognise while the head is read; {@link #OTHER} for any other. */
-    static final int OTHER = 0;
-    static final int HOST = 1;
-    static final int CONTENT_LENGTH = 2;
-    static final int TRANSFER_ENCODING = 3;
-    static final int CONNECTION = 4;
+    // Names the guard and the key swap recognise while the head is read, besides HeadFields' own kinds.
+    static final int HOST = FIRST_OWN_KIND;
     /** Hop-by-hop (RFC 9110 section 7.6.1) besides Connection and Transfer-Encoding: never forwarded. */
-    static final int HOP_BY_HOP = 5;
+    static final int HOP_BY_HOP = FIRST_OWN_KIND + 1;
     /** A place a client may put a Keyswap token or a split-key part: never forwarded. */
-    static final int TOKEN_SLOT = 6;
+    static final int TOKEN_SLOT = FIRST_OWN_KIND + 2;
     /** Answered by Keyswap (Expect) or never relayed (Cookie). */
-    static final int NOT_FORWARDED = 7;
+    static final int NOT_FORWARDED = FIRST_OWN_KIND + 3;
 
     private static final HttpMethod[] KNOWN_METHODS = {
         HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.HEAD,
@@ -139,10 +135,6 @@ public final class RequestHead extends HeadFields {
 
     /** What {@link #parse} reports for a version other than HTTP/1.0 and HTTP/1.1. */
     static final String UNSUPPORTED_VERSION = "unsupported version";
-
-    private static boolean digit(byte c) {
-        return c >= '0' && c <= '9';
-    }
 
     private static HttpMethod method(byte[] b, int to) {
         for (HttpMethod m : KNOWN_METHODS) {
@@ -248,45 +240,52 @@ public final class RequestHead extends HeadFields {
         return !connectionClose && (http11 || connectionKeepAlive);
     }
 
+    /**
+     * The next field named {@code name} at or after {@code from}, the received ones (not dropped)
+     * first, then the added ones, numbered on from {@link #fields}; -1 when there is none.
+     */
+    private int find(CharSequence name, int from) {
+        for (int i = from; i < fields; i++) {
+            if (!dropped[i] && named(i, name)) {
+                return i;
+            }
+        }
+        for (int i = Math.max(0, from - fields); i < added; i++) {
+            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
+                return fields + i;
+            }
+        }
+        return -1;
+    }
+
+    /** The value of the field {@link #find} numbered {@code i}. */
+    private String valueAt(int i) {
+        return i < fields ? value(i) : addedValues[i - fields];
+    }
+
     /** The first value of the field named {@code name} (the fields added since included), or null. */
     public String get(CharSequence name) {
-        for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && named(i, name)) {
-                return value(i);
-            }
-        }
-        for (int i = 0; i < added; i++) {
-            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
-                return addedValues[i];
-            }
-        }
-        return null;
+        int i = find(name, 0);
+        return i < 0 ? null : valueAt(i);
     }
 
     /** Every value of the fields named {@code name}, in order. */
     List<String> getAll(CharSequence name) {
         List<String> values = new ArrayList<>(1);
-        for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && named(i, name)) {
-                values.add(value(i));
-            }
-        }
-        for (int i = 0; i < added; i++) {
-            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
-                values.add(addedValues[i]);
-            }
+        for (int i = find(name, 0); i >= 0; i = find(name, i + 1)) {
+            values.add(valueAt(i));
         }
         return values;
     }
 
     boolean contains(CharSequence name) {
-        return get(name) != null;
+        return find(name, 0) >= 0;
     }
 
     /** Whether one of the comma-separated elements of the fields named {@code name} is {@code element}, ignoring case. */
     boolean hasElement(CharSequence name, String element) {
-        for (String value : getAll(name)) {
-            for (String e : value.split(",")) {
+        for (int i = find(name, 0); i >= 0; i = find(name, i + 1)) {
+            for (String e : valueAt(i).split(",")) {
                 if (e.trim().equalsIgnoreCase(element)) {
                     return true;
                 }
@@ -385,7 +384,7 @@ public final class RequestHead extends HeadFields {
      */
     void dropForUpstream() {
         if (connectionNominates) {
-            dropNominated(CONNECTION);
+            dropNominated();
         }
         for (int i = 0; i < fields; i++) {
             int k = kind[i];

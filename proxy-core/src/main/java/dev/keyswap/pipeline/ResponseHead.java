@@ -18,17 +18,13 @@ import java.nio.charset.StandardCharsets;
  * it, and its bytes, for the next response.
  */
 final class ResponseHead extends HeadFields {
-    /** Names the relay recognises in a response head; {@link #OTHER} for any other. */
-    static final int OTHER = 0;
-    static final int CONTENT_LENGTH = 1;
-    static final int TRANSFER_ENCODING = 2;
-    static final int CONNECTION = 3;
-    static final int CONTENT_TYPE = 4;
-    static final int RETRY_AFTER = 5;
+    // Names the relay recognises in a response head besides HeadFields' own kinds.
+    static final int CONTENT_TYPE = FIRST_OWN_KIND;
+    static final int RETRY_AFTER = FIRST_OWN_KIND + 1;
     /** Hop-by-hop (RFC 9110 section 7.6.1) or never relayed (Set-Cookie), or set by Keyswap itself. */
-    static final int DROPPED = 6;
+    static final int DROPPED = FIRST_OWN_KIND + 2;
 
-    // The names kindOf() recognises and the one Transfer-Encoding it accepts, in lower case.
+    // The names only kindOf() here recognises, in lower case.
     private static final byte[] CONTENT_TYPE_NAME = ascii("content-type");
     private static final byte[] RETRY_AFTER_NAME = ascii("retry-after");
     private static final byte[] SET_COOKIE = ascii("set-cookie");
@@ -122,7 +118,6 @@ final class ResponseHead extends HeadFields {
         return !connectionClose && (http11 || connectionKeepAlive);
     }
 
-
     String contentType() {
         return value(contentTypeField);
     }
@@ -130,7 +125,6 @@ final class ResponseHead extends HeadFields {
     String retryAfter() {
         return value(retryAfterField);
     }
-
 
     /**
      * The head as a Netty response, every field included: for the rare responses the relay
@@ -145,5 +139,4 @@ final class ResponseHead extends HeadFields {
         return new DefaultHttpResponse(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0,
                 HttpResponseStatus.valueOf(status, reason.strip()), headers);
     }
-
 }

@@ -146,7 +146,7 @@ final class UpstreamResponseReader {
             in.getBytes(from + taken, b, have, n);
             have += n;
             taken += n;
-            headEnd = HeadFields.headEnd(b, scanFrom, have);
+            headEnd = headEnd(b, scanFrom, have);
             scanFrom = Math.max(0, have - 2);
             window *= 2;
         }
@@ -208,6 +208,18 @@ final class UpstreamResponseReader {
         partialLength = have;
     }
 
+    /** The index just past the head's empty line in {@code b[from, to)} (CRLF or bare LF line ends), or -1. */
+    private static int headEnd(byte[] b, int from, int to) {
+        for (int i = ByteScan.indexOf(b, from, to, (byte) '\n'); i < to; i = ByteScan.indexOf(b, i + 1, to, (byte) '\n')) {
+            if (i + 1 < to && b[i + 1] == '\n') {
+                return i + 2;
+            }
+            if (i + 2 < to && b[i + 1] == '\r' && b[i + 2] == '\n') {
+                return i + 3;
+            }
+        }
+        return -1;
+    }
 
     /** Fills {@link #head} from {@code b[0, length)}; returns what is wrong with it, or null. */
     private String parseHead(byte[] b, int length) {
@@ -220,7 +232,7 @@ final class UpstreamResponseReader {
             return "the status line is not HTTP/1.1 or HTTP/1.0";
         }
         h.http11 = b[7] == '1';
-        if (b[9] < '1' || b[9] > '5' || !digit(b[10]) || !digit(b[11])) {
+        if (b[9] < '1' || b[9] > '5' || !HeadFields.digit(b[10]) || !HeadFields.digit(b[11])) {
             return "the status code is not three digits from 100 to 599";
         }
         h.status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
@@ -246,20 +258,10 @@ final class UpstreamResponseReader {
             return "an HTTP/1.0 response has a Transfer-Encoding";
         }
         if (h.connectionNominates) {
-            h.dropNominated(ResponseHead.CONNECTION);
+            h.dropNominated();
         }
         return null;
     }
-
-    private static boolean digit(byte c) {
-        return c >= '0' && c <= '9';
-    }
-
-
-
-
-
-
 
     private int fail(Listener listener, String what) {
         awaitingHead = false;

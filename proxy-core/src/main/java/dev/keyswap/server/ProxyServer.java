@@ -46,7 +46,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The data plane's listening socket and its pipeline, in the order a request meets it:
  * request reader (with the guard) → CORS → service endpoints → route → auth → rate limit →
- * key swap → relay → tail, and Keyswap's own responses out through an encoder. Owns the event loops; {@link #drain} is its orderly end.
+ * key swap → relay → tail, and Keyswap's own responses out through an encoder. Owns the event
+ * loops; {@link #drain} is its orderly end.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
