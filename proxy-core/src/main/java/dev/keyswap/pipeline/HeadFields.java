@@ -4,6 +4,9 @@ import dev.keyswap.bytes.ByteScan;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The field lines of an HTTP/1.1 head where they lie in its bytes (RFC 9112 section 5), for the
@@ -26,18 +29,11 @@ abstract class HeadFields {
     static final int FIRST_OWN_KIND = 4;
 
     private static final byte[] CLOSE = ascii("close");
-    // The names both readers act on, lower case (HeaderBytes.spells ignores the case of what it reads).
-    static final byte[] CONNECTION_NAME = ascii("connection");
-    static final byte[] CONTENT_LENGTH_NAME = ascii("content-length");
-    static final byte[] TRANSFER_ENCODING_NAME = ascii("transfer-encoding");
     static final byte[] CHUNKED = ascii("chunked");
     static final byte[] KEEP_ALIVE = ascii("keep-alive");
-    static final byte[] PROXY_AUTHENTICATE = ascii("proxy-authenticate");
-    static final byte[] PROXY_AUTHORIZATION = ascii("proxy-authorization");
-    static final byte[] PROXY_CONNECTION = ascii("proxy-connection");
-    static final byte[] TE = ascii("te");
-    static final byte[] TRAILER = ascii("trailer");
-    static final byte[] UPGRADE = ascii("upgrade");
+
+    /** The names this head's reader acts on, each with its kind. */
+    private final FieldNames names;
 
     byte[] bytes;
     /** The head's length in {@link #bytes}, its final empty line included. */
@@ -54,6 +50,69 @@ abstract class HeadFields {
     /** Connection names a field other than close and keep-alive (to be dropped too). */
     boolean connectionNominates;
 
+    HeadFields(FieldNames names) {
+        this.names = names;
+    }
+
+    /**
+     * The names a reader acts on, found by length first: a name of any other length is ruled out
+     * by one array index, and one of the same length by its first differing byte.
+     */
+    static final class FieldNames {
+        /** Lower-case names by their length, and the kind of each. */
+        private final byte[][][] byLength;
+        private final int[][] kinds;
+
+        /** @param namesAndKinds lower-case names with their kinds; a name may appear in one map only */
+        @SafeVarargs
+        FieldNames(Map<String, Integer>... namesAndKinds) {
+            Map<String, Integer> all = new HashMap<>();
+            for (Map<String, Integer> m : namesAndKinds) {
+                m.forEach((name, k) -> {
+                    // HeaderBytes.spells folds the case of what it reads, not of the word.
+                    if (all.put(name, k) != null || !name.equals(name.toLowerCase(Locale.ROOT))) {
+                        throw new IllegalArgumentException(name + " is named twice or not in lower case");
+                    }
+                });
+            }
+            int longest = all.keySet().stream().mapToInt(String::length).max().orElse(0);
+            byLength = new byte[longest + 1][0][];
+            kinds = new int[longest + 1][0];
+            all.forEach((name, k) -> {
+                int n = name.length();
+                byLength[n] = Arrays.copyOf(byLength[n], byLength[n].length + 1);
+                byLength[n][byLength[n].length - 1] = ascii(name);
+                kinds[n] = Arrays.copyOf(kinds[n], kinds[n].length + 1);
+                kinds[n][kinds[n].length - 1] = k;
+            });
+        }
+
+        /** The kind of the name {@code b[from, to)}, ignoring ASCII case; {@link #OTHER} for a name not listed. */
+        int kindOf(byte[] b, int from, int to) {
+            int n = to - from;
+            if (n >= byLength.length) {
+                return OTHER;
+            }
+            byte[][] candidates = byLength[n];
+            for (int i = 0; i < candidates.length; i++) {
+                if (HeaderBytes.spells(b, from, to, candidates[i])) {
+                    return kinds[n][i];
+                }
+            }
+            return OTHER;
+        }
+    }
+
+    /**
+     * The framing fields and the hop-by-hop ones (RFC 9110 section 7.6.1), which both readers act
+     * on; the hop-by-hop ones besides Connection and Transfer-Encoding as {@code hopByHopKind}.
+     */
+    static Map<String, Integer> framingAndHopByHop(int hopByHopKind) {
+        return Map.of("content-length", CONTENT_LENGTH, "transfer-encoding", TRANSFER_ENCODING, "connection", CONNECTION,
+                "keep-alive", hopByHopKind, "proxy-authenticate", hopByHopKind, "proxy-authorization", hopByHopKind,
+                "proxy-connection", hopByHopKind, "te", hopByHopKind, "trailer", hopByHopKind, "upgrade", hopByHopKind);
+    }
+
     static byte[] ascii(String word) {
         return word.getBytes(StandardCharsets.US_ASCII);
     }
@@ -65,9 +124,6 @@ abstract class HeadFields {
         connectionKeepAlive = false;
         connectionNominates = false;
     }
-
-    /** Which of the names its reader acts on {@code bytes[from, to)} is; 0 for any other. */
-    abstract int kindOf(byte[] b, int from, int to);
 
     /** Takes in field {@code i} (its kind and positions set); returns what is wrong with it, or null. */
     abstract String onField(int i);
@@ -112,7 +168,7 @@ abstract class HeadFields {
             this.nameTo[i] = nameTo;
             this.valueFrom[i] = valueFrom;
             this.valueTo[i] = valueTo;
-            this.kind[i] = kindOf(b, nameFrom, nameTo);
+            this.kind[i] = names.kindOf(b, nameFrom, nameTo);
             this.dropped[i] = false;
             String problem = onField(i);
             if (problem != null) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A client's request head as {@link RequestReader} read it: its own copy of the bytes as received
@@ -32,20 +33,16 @@ public final class RequestHead extends HeadFields {
     static final int TOKEN_SLOT = FIRST_OWN_KIND + 2;
     /** Answered by Keyswap (Expect) or never relayed (Cookie). */
     static final int NOT_FORWARDED = FIRST_OWN_KIND + 3;
+    /** The token slots' spellings are {@link TokenExtractor}'s and {@link CredentialResolver}'s. */
+    private static final FieldNames NAMES = new FieldNames(framingAndHopByHop(HOP_BY_HOP), Map.of("host", HOST,
+            "expect", NOT_FORWARDED, "cookie", NOT_FORWARDED, "authorization", TOKEN_SLOT, TokenExtractor.X_API_KEY, TOKEN_SLOT,
+            TokenExtractor.X_GOOG_API_KEY, TOKEN_SLOT, TokenExtractor.API_KEY, TOKEN_SLOT,
+            CredentialResolver.PARTIAL_KEY_ID, TOKEN_SLOT, CredentialResolver.PARTIAL_KEY, TOKEN_SLOT));
 
     private static final HttpMethod[] KNOWN_METHODS = {
         HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.HEAD,
         HttpMethod.OPTIONS, HttpMethod.TRACE, HttpMethod.CONNECT,
     };
-    private static final byte[] HOST_NAME = ascii("host");
-    private static final byte[] AUTHORIZATION = ascii("authorization");
-    private static final byte[] X_API_KEY = ascii(TokenExtractor.X_API_KEY);
-    private static final byte[] X_GOOG_API_KEY = ascii(TokenExtractor.X_GOOG_API_KEY);
-    private static final byte[] API_KEY = ascii(TokenExtractor.API_KEY);
-    private static final byte[] PARTIAL_KEY_ID = ascii(CredentialResolver.PARTIAL_KEY_ID);
-    private static final byte[] PARTIAL_KEY = ascii(CredentialResolver.PARTIAL_KEY);
-    private static final byte[] EXPECT = ascii("expect");
-    private static final byte[] COOKIE = ascii("cookie");
     private static final byte[] HTTP_1_1_LINE_END = ascii(" HTTP/1.1\r\n");
     private static final short CRLF = ('\r' << 8) | '\n';
     private static final int COLON_SPACE = (':' << 8) | ' ';
@@ -76,6 +73,7 @@ public final class RequestHead extends HeadFields {
     private int added;
 
     RequestHead(byte[] bytes) {
+        super(NAMES);
         this.bytes = bytes;
         this.length = bytes.length;
     }
@@ -154,56 +152,6 @@ public final class RequestHead extends HeadFields {
             }
         }
         return true;
-    }
-
-    /**
-     * The kinds of the names the guard and the key swap act on, by length first: a name of any
-     * other length is ruled out by one comparison. The token slots' spellings are
-     * {@link TokenExtractor}'s and {@link CredentialResolver}'s.
-     */
-    @Override
-    int kindOf(byte[] b, int from, int to) {
-        switch (to - from) {
-            case 2:
-                return HeaderBytes.spells(b, from, to, TE) ? HOP_BY_HOP : OTHER;
-            case 4:
-                return HeaderBytes.spells(b, from, to, HOST_NAME) ? HOST : OTHER;
-            case 6:
-                return HeaderBytes.spells(b, from, to, EXPECT) || HeaderBytes.spells(b, from, to, COOKIE) ? NOT_FORWARDED : OTHER;
-            case 7:
-                if (HeaderBytes.spells(b, from, to, API_KEY)) {
-                    return TOKEN_SLOT;
-                }
-                return HeaderBytes.spells(b, from, to, TRAILER) || HeaderBytes.spells(b, from, to, UPGRADE) ? HOP_BY_HOP : OTHER;
-            case 9:
-                return HeaderBytes.spells(b, from, to, X_API_KEY) ? TOKEN_SLOT : OTHER;
-            case 10:
-                if (HeaderBytes.spells(b, from, to, CONNECTION_NAME)) {
-                    return CONNECTION;
-                }
-                return HeaderBytes.spells(b, from, to, KEEP_ALIVE) ? HOP_BY_HOP : OTHER;
-            case 13:
-                return HeaderBytes.spells(b, from, to, AUTHORIZATION) || HeaderBytes.spells(b, from, to, PARTIAL_KEY)
-                        ? TOKEN_SLOT : OTHER;
-            case 14:
-                if (HeaderBytes.spells(b, from, to, CONTENT_LENGTH_NAME)) {
-                    return CONTENT_LENGTH;
-                }
-                return HeaderBytes.spells(b, from, to, X_GOOG_API_KEY) ? TOKEN_SLOT : OTHER;
-            case 16:
-                if (HeaderBytes.spells(b, from, to, PARTIAL_KEY_ID)) {
-                    return TOKEN_SLOT;
-                }
-                return HeaderBytes.spells(b, from, to, PROXY_CONNECTION) ? HOP_BY_HOP : OTHER;
-            case 17:
-                return HeaderBytes.spells(b, from, to, TRANSFER_ENCODING_NAME) ? TRANSFER_ENCODING : OTHER;
-            case 18:
-                return HeaderBytes.spells(b, from, to, PROXY_AUTHENTICATE) ? HOP_BY_HOP : OTHER;
-            case 19:
-                return HeaderBytes.spells(b, from, to, PROXY_AUTHORIZATION) ? HOP_BY_HOP : OTHER;
-            default:
-                return OTHER;
-        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * An upstream response head as {@link UpstreamResponseReader} read it: the bytes as received and
@@ -23,13 +24,8 @@ final class ResponseHead extends HeadFields {
     static final int RETRY_AFTER = FIRST_OWN_KIND + 1;
     /** Hop-by-hop (RFC 9110 section 7.6.1) or never relayed (Set-Cookie), or set by Keyswap itself. */
     static final int DROPPED = FIRST_OWN_KIND + 2;
-
-    // The names only kindOf() here recognises, in lower case.
-    private static final byte[] CONTENT_TYPE_NAME = ascii("content-type");
-    private static final byte[] RETRY_AFTER_NAME = ascii("retry-after");
-    private static final byte[] SET_COOKIE = ascii("set-cookie");
-    private static final byte[] X_PROXY_DURATION_MS = ascii("x-proxy-duration-ms");
-    private static final byte[] X_REQUEST_ID = ascii("x-request-id");
+    private static final FieldNames NAMES = new FieldNames(framingAndHopByHop(DROPPED), Map.of("content-type", CONTENT_TYPE,
+            "retry-after", RETRY_AFTER, "set-cookie", DROPPED, "x-request-id", DROPPED, "x-proxy-duration-ms", DROPPED));
 
     int status;
     boolean http11;
@@ -43,47 +39,16 @@ final class ResponseHead extends HeadFields {
     int contentTypeField;
     int retryAfterField;
 
+    ResponseHead() {
+        super(NAMES);
+    }
+
     void clear() {
         clearFields();
         contentLength = -1;
         chunked = false;
         contentTypeField = -1;
         retryAfterField = -1;
-    }
-
-    @Override
-    int kindOf(byte[] b, int from, int to) {
-        switch (to - from) {
-            case 2:
-                return HeaderBytes.spells(b, from, to, TE) ? DROPPED : OTHER;
-            case 7:
-                return HeaderBytes.spells(b, from, to, TRAILER) || HeaderBytes.spells(b, from, to, UPGRADE) ? DROPPED : OTHER;
-            case 10:
-                if (HeaderBytes.spells(b, from, to, CONNECTION_NAME)) {
-                    return CONNECTION;
-                }
-                return HeaderBytes.spells(b, from, to, KEEP_ALIVE) || HeaderBytes.spells(b, from, to, SET_COOKIE) ? DROPPED : OTHER;
-            case 11:
-                return HeaderBytes.spells(b, from, to, RETRY_AFTER_NAME) ? RETRY_AFTER : OTHER;
-            case 12:
-                if (HeaderBytes.spells(b, from, to, CONTENT_TYPE_NAME)) {
-                    return CONTENT_TYPE;
-                }
-                return HeaderBytes.spells(b, from, to, X_REQUEST_ID) ? DROPPED : OTHER;
-            case 14:
-                return HeaderBytes.spells(b, from, to, CONTENT_LENGTH_NAME) ? CONTENT_LENGTH : OTHER;
-            case 16:
-                return HeaderBytes.spells(b, from, to, PROXY_CONNECTION) ? DROPPED : OTHER;
-            case 17:
-                return HeaderBytes.spells(b, from, to, TRANSFER_ENCODING_NAME) ? TRANSFER_ENCODING : OTHER;
-            case 18:
-                return HeaderBytes.spells(b, from, to, PROXY_AUTHENTICATE) ? DROPPED : OTHER;
-            case 19:
-                return HeaderBytes.spells(b, from, to, PROXY_AUTHORIZATION) || HeaderBytes.spells(b, from, to, X_PROXY_DURATION_MS)
-                        ? DROPPED : OTHER;
-            default:
-                return OTHER;
-        }
     }
 
     @Override
