@@ -100,16 +100,7 @@ class RequestReaderDifferentialTest {
             }
             case 2 -> {
                 sb.append("Transfer-Encoding: ").append(random.nextBoolean() ? "chunked" : "Chunked").append(eol).append(eol);
-                StringBuilder chunks = new StringBuilder();
-                int at = 0;
-                while (at < body.length()) {
-                    int n = Math.min(body.length() - at, random.nextInt(1, 90));
-                    chunks.append(Integer.toHexString(n)).append(random.nextInt(4) == 0 ? ";ext=" + random.nextInt(9) : "").append("\r\n")
-                            .append(body, at, at + n).append("\r\n");
-                    at += n;
-                }
-                chunks.append("0\r\n").append(random.nextInt(4) == 0 ? "X-Trailer: t" + random.nextInt(9) + "\r\n" : "").append("\r\n");
-                sent = chunks.toString();
+                sent = RandomChunks.of(body.toString(), random, 89, random.nextInt(4) == 0 ? "t" + random.nextInt(9) : null);
             }
             default -> sb.append(eol);
         }

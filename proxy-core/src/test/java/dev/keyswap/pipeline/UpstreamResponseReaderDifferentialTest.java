@@ -74,18 +74,7 @@ class UpstreamResponseReaderDifferentialTest {
                     .append(body);
             case 1 -> {
                 sb.append("Transfer-Encoding: ").append(random.nextBoolean() ? "chunked" : "Chunked").append("\r\n\r\n");
-                int at = 0;
-                while (at < body.length()) {
-                    int n = Math.min(body.length() - at, random.nextInt(1, 120));
-                    sb.append(Integer.toHexString(n)).append(random.nextInt(4) == 0 ? ";ext=" + random.nextInt(9) : "").append("\r\n")
-                            .append(body, at, at + n).append("\r\n");
-                    at += n;
-                }
-                sb.append("0\r\n");
-                if (random.nextInt(3) == 0) {
-                    sb.append("X-Trailer: ").append(value(random)).append("\r\n");
-                }
-                sb.append("\r\n");
+                sb.append(RandomChunks.of(body.toString(), random, 119, random.nextInt(3) == 0 ? value(random) : null));
             }
             default -> sb.append("Connection: close\r\n\r\n").append(body);
         }
