@@ -19,12 +19,7 @@ public final class PipelineBenchAccess {
 
     /** A request head as {@link RequestReader} reads it: its bytes copied out of the read, then parsed. */
     public static RequestHead readHead(byte[] received) {
-        RequestHead head = new RequestHead(received.clone());
-        String problem = head.parse();
-        if (problem != null) {
-            throw new IllegalArgumentException(problem);
-        }
-        return head;
+        return RequestHead.of(received.clone());
     }
 
     /**

@@ -78,9 +78,14 @@ public final class RequestHead extends HeadFields {
         this.length = bytes.length;
     }
 
-    /** A whole head, read as {@link RequestReader} reads it (for tests and benchmarks). */
+    /** A whole head, read as {@link RequestReader} reads it; a malformed one throws (for tests and benchmarks). */
     static RequestHead of(String head) {
-        RequestHead h = new RequestHead(head.getBytes(StandardCharsets.ISO_8859_1));
+        return of(head.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /** The same from a whole head's bytes, which it keeps. */
+    static RequestHead of(byte[] head) {
+        RequestHead h = new RequestHead(head);
         String problem = h.parse();
         if (problem != null) {
             throw new IllegalArgumentException(problem);
