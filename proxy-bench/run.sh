@@ -40,11 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+HARNESS_TOOLS="jcmd jstat"
 # shellcheck source=harness/prepare.sh
 source "$BENCH/harness/prepare.sh"
-for tool in jcmd jstat; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "[run.sh] missing $tool" >&2; exit 1; }
-done
 CP="$BENCH_CP"
 
 # Pinning: proxies (nginx, Keyswap) on PROXY_CPUS; wrk, the Java clients, the upstream and the

@@ -1,5 +1,5 @@
 # Sourced by run.sh and cpu-profile.sh (with ROOT set and the repository as the working
-# directory): installs wrk and nginx from the system's packages when missing, builds keyswap.jar
+# directory; HARNESS_TOOLS names any more commands the script needs): installs wrk and nginx from the system's packages when missing, builds keyswap.jar
 # and the bench jar unless SKIP_BUILD=1 finds them built, and sets BENCH_CP, the classpath of the
 # harness's own Java programs (upstream, clients, configs).
 need_pkgs=()
@@ -11,7 +11,8 @@ if (( ${#need_pkgs[@]} )); then
   # A fresh machine may have no package lists yet: fetch them only when the install needs them.
   apt-get install -y "${need_pkgs[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_pkgs[@]}" >/dev/null; }
 fi
-for tool in java mvn wrk nginx taskset; do
+# shellcheck disable=SC2086 # HARNESS_TOOLS: more tools the sourcing script needs, space-separated
+for tool in java mvn wrk nginx taskset ${HARNESS_TOOLS:-}; do
   command -v "$tool" >/dev/null 2>&1 || { echo "[proxy-bench] missing $tool" >&2; exit 1; }
 done
 
