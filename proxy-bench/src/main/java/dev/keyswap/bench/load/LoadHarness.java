@@ -143,15 +143,17 @@ public final class LoadHarness {
         // streams runs: cpu-profile.sh MODE=streams C=1000, C2 11.9 us per event after a 30 s
         // warm-up of that load, 0.2 after 120 s (0.6 after 60 s of rounds without pauses).
         int jitWarmup = intEnv("JIT_WARMUP", quick ? 6 : 60);
+        // The SSE warm-up, and the streams scenario's prime below.
+        int thirdOfWarmup = Math.max(2, jitWarmup / 3);
         log("warming up every target: chat c=64 for " + jitWarmup + " s in runs of up to " + WARMUP_RUN_S
-                + " s, then sse20 c=16 for " + Math.max(2, jitWarmup / 3) + " s, then rounds of " + streams
-                + " streams for " + jitWarmup + " s (and " + Math.max(2, jitWarmup / 3)
+                + " s, then sse20 c=16 for " + thirdOfWarmup + " s, then rounds of " + streams
+                + " streams for " + jitWarmup + " s (and " + thirdOfWarmup
                 + " s more of stream rounds, spaced as measured, before the streams scenario)");
         for (Target t : targets) {
             for (int left = jitWarmup; left > 0; left -= WARMUP_RUN_S) {
                 wrk(t, 64, Math.min(left, WARMUP_RUN_S), false);
             }
-            wrk(t, 16, Math.max(2, jitWarmup / 3), true);
+            wrk(t, 16, thirdOfWarmup, true);
             streamRounds(t, 0, jitWarmup);
         }
 
@@ -178,8 +180,7 @@ public final class LoadHarness {
         // both, so every target first gets another third of the warm-up in rounds spaced as the
         // measured ones (rounds without pauses were not enough: they never let the loop wait, and
         // the 20:10 run still caught 10 us per event of compiling in its first repetition).
-        int streamsPrime = Math.max(2, jitWarmup / 3);
-        matrix.add(new Scenario("sse" + streams + " streams", t -> streamRounds(t, streamIntervalMs, streamsPrime),
+        matrix.add(new Scenario("sse" + streams + " streams", t -> streamRounds(t, streamIntervalMs, thirdOfWarmup),
                 this::streamsRound, this::manyStreams));
 
         for (Scenario s : matrix) {
