@@ -24,6 +24,13 @@ import java.net.InetSocketAddress;
  * stay here; when the connection leaves HTTP (a WebSocket) they go on to whoever follows once this
  * handler is removed.
  *
+ * <p>The socket itself is read ahead of that demand whenever nothing is held, so one read is
+ * always outstanding while a request is in flight: its bytes (a pipelined request, or a close) are
+ * held here, at most one read's worth, as no further read is made while any are. Letting the read
+ * lapse instead made the transport drop the socket's read interest at every request's end and set
+ * it again at the next (two {@code epoll_ctl} calls per request under epoll), and a client that
+ * went away was seen only through the transport's hang-up event.
+ *
  * <p>Refused: request lines and heads over their limits (414, 431), malformed ones (400), and
  * whatever {@link RequestGuard} refuses; each answered with SPEC's error and a close. A body whose
  * framing turns malformed, or which grows past the body limit, closes the connection (its head
@@ -152,6 +159,9 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
                     }
                     return;
                 }
+            }
+            if (pending == null && !stopped && ctx.channel().isActive()) {
+                ctx.read(); // read ahead: see the class comment
             }
         } finally {
             dispatching = false;

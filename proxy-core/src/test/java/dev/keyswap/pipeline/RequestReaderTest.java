@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.nio.charset.StandardCharsets;
@@ -56,6 +57,41 @@ class RequestReaderTest {
         ch.read();
         assertEquals("/openai/v1/files", assertInstanceOf(InboundRequest.class, ch.readInbound()).path());
         assertEquals("", ReaderChannels.written(ch));
+        assertFalse(ch.finishAndReleaseAll());
+    }
+
+    @Test
+    void theSocketIsReadAheadOnlyWhileNothingIsHeld() {
+        // Counts the reads that reach the socket, below the reader.
+        int[] socketReads = {0};
+        EmbeddedChannel ch = channel(16384, 32768, 0);
+        ch.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(ChannelHandlerContext ctx) {
+                socketReads[0]++;
+                ctx.read();
+            }
+        });
+        int before = socketReads[0];
+        ch.writeInbound(ascii("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n"));
+        assertInstanceOf(InboundRequest.class, ch.readInbound());
+        // The head is handed on and nothing is held: a read stays outstanding although nobody
+        // downstream asked, so the socket's read interest is never dropped and set again (two
+        // epoll_ctl calls per request), and a client that goes away is seen at once.
+        assertEquals(before + 1, socketReads[0], "a read is outstanding while the request is in flight");
+        // Bytes that nobody asked for are held, and while they are, the socket is not read:
+        // a client pipelining ahead is held to what one read brought.
+        ch.writeInbound(ascii("{}GET /openai/v1/models HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assertNull(ch.readInbound(), "nothing is handed on unasked");
+        assertEquals(before + 1, socketReads[0], "no read while bytes are held");
+        ch.read();
+        RequestBody body = assertInstanceOf(RequestBody.class, ch.readInbound());
+        assertEquals("{}", body.content().toString(StandardCharsets.US_ASCII));
+        body.release();
+        assertEquals(before + 1, socketReads[0], "the next head is still held");
+        ch.read();
+        assertEquals("/openai/v1/models", assertInstanceOf(InboundRequest.class, ch.readInbound()).path());
+        assertEquals(before + 2, socketReads[0], "all handed on: reading ahead again");
         assertFalse(ch.finishAndReleaseAll());
     }
 

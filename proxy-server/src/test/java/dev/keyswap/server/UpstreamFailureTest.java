@@ -162,6 +162,48 @@ class UpstreamFailureTest {
     }
 
     @Test
+    void clientGoneBeforeTheAnswerClosesTheUpstreamConnectionAtOnce() throws Exception {
+        // A model that thinks for minutes before its first byte: a client that gives up meanwhile
+        // must not leave Keyswap waiting on (and the provider billing for) an answer nobody reads.
+        CountDownLatch requestSeen = new CountDownLatch(1);
+        CountDownLatch upstreamClosed = new CountDownLatch(1);
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof LastHttpContent) {
+                    requestSeen.countDown(); // and never answers
+                }
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                upstreamClosed.countDown();
+            }
+        }); TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                TestKeyswap.map("openai", "sk-test-failures")) + """
+                upstream:
+                  response_header_timeout: 60s
+                """)) {
+            try (RawHttp client = new RawHttp(keyswap.port())) {
+                client.send("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + keyswap.token()
+                        + "\r\nContent-Length: 2\r\n\r\n{}");
+                assertTrue(requestSeen.await(5, TimeUnit.SECONDS), "the request reaches the upstream");
+            }
+            long start = System.nanoTime();
+            assertTrue(upstreamClosed.await(5, TimeUnit.SECONDS), "Keyswap must close the upstream when the client goes");
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms < 2000, "closed after " + ms + " ms");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (keyswap.keyswap.proxy().relayMetrics().active() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().active());
+            assertEquals(1, keyswap.keyswap.proxy().relayMetrics().clientAborts());
+        }
+    }
+
+    @Test
     void bodilessRequestIsRetriedWhenAPooledConnectionDiesUnderIt() throws Exception {
         // Serves one request per connection while claiming keep-alive; a second request on the
         // same connection is met with a close, as when an upstream's idle timeout races a send.
