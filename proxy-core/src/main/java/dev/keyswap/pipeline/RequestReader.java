@@ -29,7 +29,8 @@ import java.net.InetSocketAddress;
  * held here, at most one read's worth, as no further read is made while any are. Letting the read
  * lapse instead made the transport drop the socket's read interest at every request's end and set
  * it again at the next (two {@code epoll_ctl} calls per request under epoll), and a client that
- * went away was seen only through the transport's hang-up event.
+ * went away before the answer was seen only through the transport's hang-up event, which the nio
+ * transport does not have: there the exchange ran on until the upstream answered.
  *
  * <p>Refused: request lines and heads over their limits (414, 431), malformed ones (400), and
  * whatever {@link RequestGuard} refuses; each answered with SPEC's error and a close. A body whose

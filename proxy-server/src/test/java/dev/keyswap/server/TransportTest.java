@@ -16,13 +16,14 @@ import java.util.concurrent.TimeUnit;
 import okhttp3.mockwebserver.MockResponse;
 import okhttp3.mockwebserver.MockWebServer;
 import okhttp3.mockwebserver.RecordedRequest;
+import okhttp3.mockwebserver.SocketPolicy;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every {@code server.transport} a user can name carries the whole journey (key swap, a body up,
- * a streamed body down, keep-alive), or, where this machine lacks it, refuses to start and says
+ * a streamed body down, keep-alive, a client leaving before the answer), or, where this machine lacks it, refuses to start and says
  * why. The rest of the suite runs on whatever {@code auto} picks here.
  */
 class TransportTest {
@@ -71,6 +72,21 @@ class TransportTest {
                 assertEquals(events, stream.body());
                 assertEquals(1, upstream.takeRequest(5, TimeUnit.SECONDS).getSequenceNumber(),
                         "the second request reuses the pooled upstream connection");
+
+                // A client that leaves while the upstream is still thinking ends the exchange at
+                // once on every transport, not when the upstream answers a minute later.
+                upstream.enqueue(new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE));
+                try (RawHttp client = new RawHttp(keyswap.port())) {
+                    client.send("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + token
+                            + "\r\nContent-Length: 2\r\n\r\n{}");
+                    assertNotNull(upstream.takeRequest(5, TimeUnit.SECONDS));
+                }
+                var relay = keyswap.keyswap.proxy().relayMetrics();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (relay.clientAborts() == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(1, relay.clientAborts(), "the exchange ends as the client goes");
             }
         }
     }
