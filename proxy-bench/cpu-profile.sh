@@ -9,10 +9,11 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   PROFILE=1 PROFILE_EVENT=alloc proxy-bench/cpu-profile.sh  # bytes allocated, by stack, instead of CPU
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
+#   SYSCALLS=1 C=1 proxy-bench/cpu-profile.sh       # + syscalls per request of each proxy's busiest thread (perf trace)
 #
 # Knobs: C (connections), MODE (chat; sse: a 20-event stream per request; streams: rounds of C
 # concurrent 20-event streams on new connections, per event, latency = hold-back), SSE_INTERVAL_MS
-# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, SKIP_BUILD=1,
+# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, SYSCALLS, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -33,6 +34,11 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 (( $(nproc --all) >= 2 )) || { echo "cpu-profile.sh needs 2 CPUs (proxy on one, load on the other)" >&2; exit 1; }
+if [[ "${SYSCALLS:-0}" == 1 ]] && ! command -v perf >/dev/null 2>&1; then
+  echo "[proxy-bench] installing linux-perf (for SYSCALLS=1)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y linux-perf >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y linux-perf >/dev/null; }
+fi
 # shellcheck source=harness/prepare.sh
 source "$ROOT/proxy-bench/harness/prepare.sh"
 CP="$BENCH_CP"
@@ -177,6 +183,35 @@ profile() { # name pid url auth: async-profiler under the same load, hottest fra
   awk '{n = $NF; $NF = ""; split($0, f, ";"); leaf = f[length(f)]; gsub(/ +$/, "", leaf); self[leaf] += n; total += n}
        END {for (k in self) printf "%6.2f%%  %s\n", 100 * self[k] / total, k}' "$out" | sort -rn | sed -n 1,30p
 }
+
+# SYSCALLS=1: the syscalls a proxy's busiest thread makes per request, counted by perf trace in a
+# run of its own after the measured one (tracing slows the process, so it is not the CPU figure's
+# run). How the two epoll_ctl calls per request that nginx does not make were found.
+syscalls() { # name pid url auth
+  local name=$1 pid=$2 url=$3 auth=$4 out="$WORK/syscalls-$1"
+  perf trace -s -p "$pid" -o "$out" 2>/dev/null &
+  local tracer=$!
+  sleep 1 # perf attaches
+  local r; r=$(load "$url" "$auth" "$D")
+  kill -INT "$tracer" 2>/dev/null || true
+  wait "$tracer" 2>/dev/null || true
+  echo
+  echo "syscalls per request of $name's busiest thread ($(requests "$r") requests under the same load, perf trace -s):"
+  # perf trace -s: a line "<thread> (<tid>), <n> events, <p>%" per thread, then its table of
+  # "<syscall> <calls> <errors> <total ms> ...".
+  awk -v n="$(requests "$r")" '
+    / events, / { t = $0; sub(/^ +/, "", t); sub(/,.*/, "", t); e = $0; sub(/.*\), /, "", e); sub(/ events.*/, "", e); ev[t] = e + 0; next }
+    t != "" && NF >= 4 && $2 ~ /^[0-9]+$/ && $2 / n >= 0.01 { calls[t, ++rows[t]] = sprintf("  %-18s %8.2f", $1, $2 / n) }
+    END { for (k in ev) if (ev[k] > best) { best = ev[k]; b = k }
+          print "  " b; for (i = 1; i <= rows[b]; i++) print calls[b, i] }' "$out"
+}
+
+if [[ "${SYSCALLS:-0}" == 1 ]]; then
+  syscalls keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
+  if [[ "${WITH_NGINX:-1}" == 1 ]]; then
+    syscalls nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"
+  fi
+fi
 
 if [[ "$PROFILE" == 1 ]]; then
   AP_VERSION=4.1
