@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.keyswap.auth.ApiKey;
+import dev.keyswap.pipeline.RelayMetrics;
 import dev.keyswap.server.config.ConfigLoader;
 import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
@@ -17,6 +18,8 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * A real Keyswap for a test: its own SQLite file and master key under a temp directory, listening
@@ -113,6 +116,20 @@ final class TestKeyswap implements AutoCloseable {
 
     int port() {
         return keyswap.port();
+    }
+
+    /**
+     * Waits up to {@code seconds} for the relay's metrics to reach {@code done} (exchanges end on
+     * the event loop, after the client or upstream side the test sees); returns them either way,
+     * for the test to assert on.
+     */
+    RelayMetrics awaitRelay(Predicate<RelayMetrics> done, int seconds) throws InterruptedException {
+        RelayMetrics relay = keyswap.proxy().relayMetrics();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!done.test(relay) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        return relay;
     }
 
     /** A proxy-scoped token for every provider. */

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every {@code server.transport} a user can name carries the whole journey (key swap, a body up,
- * a streamed body down, keep-alive, a client leaving before the answer), or, where this machine lacks it, refuses to start and says
- * why. The rest of the suite runs on whatever {@code auto} picks here.
+ * a streamed body down, keep-alive, a client leaving before the answer), or, where this machine
+ * lacks it, refuses to start and says why. The rest of the suite runs on whatever {@code auto} picks here.
  */
 class TransportTest {
     @TempDir
@@ -81,12 +81,8 @@ class TransportTest {
                             + "\r\nContent-Length: 2\r\n\r\n{}");
                     assertNotNull(upstream.takeRequest(5, TimeUnit.SECONDS));
                 }
-                var relay = keyswap.keyswap.proxy().relayMetrics();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-                while (relay.clientAborts() == 0 && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
-                assertEquals(1, relay.clientAborts(), "the exchange ends as the client goes");
+                assertEquals(1, keyswap.awaitRelay(r -> r.clientAborts() > 0, 3).clientAborts(),
+                        "the exchange ends as the client goes");
             }
         }
     }
