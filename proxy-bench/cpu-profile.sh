@@ -34,11 +34,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 (( $(nproc --all) >= 2 )) || { echo "cpu-profile.sh needs 2 CPUs (proxy on one, load on the other)" >&2; exit 1; }
-if [[ "${SYSCALLS:-0}" == 1 ]] && ! command -v perf >/dev/null 2>&1; then
-  echo "[proxy-bench] installing linux-perf (for SYSCALLS=1)" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y linux-perf >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y linux-perf >/dev/null; }
-fi
+[[ "${SYSCALLS:-0}" == 1 ]] && HARNESS_PACKAGES="perf:linux-perf"
 # shellcheck source=harness/prepare.sh
 source "$ROOT/proxy-bench/harness/prepare.sh"
 CP="$BENCH_CP"

@@ -1,10 +1,16 @@
 # Sourced by run.sh and cpu-profile.sh (with ROOT set and the repository as the working
-# directory; HARNESS_TOOLS names any more commands the script needs): installs wrk and nginx from the system's packages when missing, builds keyswap.jar
-# and the bench jar unless SKIP_BUILD=1 finds them built, and sets BENCH_CP, the classpath of the
-# harness's own Java programs (upstream, clients, configs).
+# directory; HARNESS_TOOLS names any more commands the script needs, HARNESS_PACKAGES more
+# command:package pairs to install when the command is missing): installs wrk and nginx from the
+# system's packages when missing, builds keyswap.jar and the bench jar unless SKIP_BUILD=1 finds
+# them built, and sets BENCH_CP, the classpath of the harness's own Java programs (upstream,
+# clients, configs).
+harness_cmds=(java mvn taskset)
 need_pkgs=()
-command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)
-command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx)
+# shellcheck disable=SC2086 # HARNESS_PACKAGES: command:package pairs, space-separated
+for pair in wrk:wrk nginx:nginx ${HARNESS_PACKAGES:-}; do
+  harness_cmds+=("${pair%%:*}")
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_pkgs+=("${pair#*:}")
+done
 if (( ${#need_pkgs[@]} )); then
   echo "[proxy-bench] installing ${need_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -12,7 +18,7 @@ if (( ${#need_pkgs[@]} )); then
   apt-get install -y "${need_pkgs[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_pkgs[@]}" >/dev/null; }
 fi
 # shellcheck disable=SC2086 # HARNESS_TOOLS: more tools the sourcing script needs, space-separated
-for tool in java mvn wrk nginx taskset ${HARNESS_TOOLS:-}; do
+for tool in "${harness_cmds[@]}" ${HARNESS_TOOLS:-}; do
   command -v "$tool" >/dev/null 2>&1 || { echo "[proxy-bench] missing $tool" >&2; exit 1; }
 done
 
