@@ -52,7 +52,7 @@ public final class PipelineBenchAccess {
 
     /** {@link RequestHead#writeUpstream}: the head the upstream gets, which the caller releases. */
     public static ByteBuf upstreamHead(InboundRequest request, ByteBufAllocator alloc) {
-        return request.head().writeUpstream(alloc);
+        return request.head().writeUpstream(alloc, 0);
     }
 
     /**
@@ -85,7 +85,7 @@ public final class PipelineBenchAccess {
 
         @Override
         public boolean onResponseHead(ResponseHead head, ByteBuf in, int bodyIndex) {
-            clientHead = ClientResponseHead.write(alloc, head, request, FRAMING, "512.345");
+            clientHead = ClientResponseHead.write(alloc, head, request, FRAMING, "512.345", 0);
             return true;
         }
 

@@ -30,8 +30,12 @@ final class ClientResponseHead {
     private ClientResponseHead() {
     }
 
+    /**
+     * @param bodyRoom bytes of room kept behind the head, for the body's first bytes to join it
+     *                 ({@link HeldBody})
+     */
     static ByteBuf write(ByteBufAllocator alloc, ResponseHead upstream, InboundRequest request, Framing framing,
-                         String duration) {
+                         String duration, int bodyRoom) {
         for (Map.Entry<AsciiString, String> e : request.responseHeaders) {
             upstream.drop(e.getKey());
         }
@@ -40,7 +44,7 @@ final class ClientResponseHead {
             upstream.drop(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS);
         }
         byte[] b = upstream.bytes;
-        ByteBuf out = alloc.directBuffer(upstream.length + 256);
+        ByteBuf out = alloc.directBuffer(upstream.length + 256 + bodyRoom);
         out.writeBytes(framing.http11() ? HTTP_1_1 : HTTP_1_0);
         out.writeBytes(b, upstream.statusFrom, upstream.statusTo - upstream.statusFrom);
         if (upstream.statusTo - upstream.statusFrom == 4) {

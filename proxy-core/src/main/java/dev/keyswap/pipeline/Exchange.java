@@ -85,6 +85,8 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
     private long bytesOut;
     private UsageExtractor usage;
     private final HeldBody body;
+    /** The upstream request's head while it waits for the body's first bytes to join it (onConnected). */
+    private ByteBuf requestHead;
     /** Where the relay writes bytes already in HTTP/1.1 form: below the client's codec. */
     private final ChannelHandlerContext out;
 
@@ -132,9 +134,9 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         upstream = lease.getNow();
         relay.responses.reset(headRequest);
         UpstreamConnector.attach(upstream, this);
-        upstream.write(request.head.writeUpstream(upstream.alloc()), upstream.voidPromise());
         if (requestEnded) {
             // No body, or a retry: a retried request had none, and all of it is in hand.
+            upstream.write(request.head.writeUpstream(upstream.alloc(), 0), upstream.voidPromise());
             requestState = RequestState.SENT;
             upstream.flush();
         } else {
@@ -142,11 +144,15 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             if (request.expectContinue) {
                 ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
             }
+            // The body is usually here already and is handed on (onClientBody) as soon as this
+            // head's handling returns: the head waits for it, in a buffer with room for a small
+            // body to be copied in behind it, so that head and body leave as one buffer in one
+            // write (one syscall, one segment). The task sends whatever is still pending once
+            // this batch of events is processed, for a body that has not arrived yet.
+            long length = request.head.contentLength;
+            requestHead = request.head.writeUpstream(upstream.alloc(),
+                    length > 0 && length <= HeldBody.FRAME_COPY_MAX_BYTES ? (int) length : 0);
             ctx.read();
-            // The body is usually here already and is handed on as soon as this head's handling
-            // returns, and its flush sends head and body in one write: one syscall and one segment
-            // instead of two. The task flushes whatever is still pending once this batch is
-            // processed, for a body that has not arrived yet.
             ctx.executor().execute(this::flushPendingRequest);
         }
         // The connection times the response head; releasing or detaching it clears the deadline,
@@ -157,7 +163,16 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
 
     private void flushPendingRequest() {
         if (!finished && upstream != null) {
+            writeRequestHead();
             upstream.flush();
+        }
+    }
+
+    /** The request head still waiting for its body's first bytes goes on its own. */
+    private void writeRequestHead() {
+        if (requestHead != null) {
+            upstream.write(requestHead, upstream.voidPromise());
+            requestHead = null;
         }
     }
 
@@ -180,7 +195,15 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             }
             return;
         }
-        upstream.write(piece.content(), upstream.voidPromise());
+        ByteBuf bytes = piece.content();
+        if (requestHead != null && bytes.readableBytes() <= requestHead.writableBytes()) {
+            bytes = requestHead.writeBytes(bytes);
+            piece.release();
+            requestHead = null;
+        } else {
+            writeRequestHead();
+        }
+        upstream.write(bytes, upstream.voidPromise());
         if (last) {
             requestEnded = true;
             requestState = RequestState.SENT;
@@ -255,7 +278,10 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         usage = relay.extractors.forContentType(head.contentType());
         ClientResponseHead.Framing framing = framing(head);
         body.chunked(framing.chunked() && relayed == Relayed.DATA);
-        out.write(ClientResponseHead.write(ctx.alloc(), head, request, framing, formatMillis(upstreamMicros)), out.voidPromise());
+        // Room for a small body (or a stream's first events) to leave with the head as one buffer.
+        int bodyRoom = bodyless() ? 0 : (int) Math.min(head.contentLength >= 0 ? head.contentLength : Long.MAX_VALUE,
+                HeldBody.FRAME_COPY_MAX_BYTES);
+        body.head(ClientResponseHead.write(ctx.alloc(), head, request, framing, formatMillis(upstreamMicros), bodyRoom));
         return true;
     }
 
@@ -551,6 +577,10 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             return;
         }
         finished = true;
+        if (requestHead != null) {
+            requestHead.release(); // the exchange ended before its request was sent
+            requestHead = null;
+        }
         relay.metrics.active.decrement();
         request.releaseSocketSlot();
         // Before the connection can start its next exchange, which reuses the usage extractor.

@@ -16,6 +16,12 @@ import io.netty.channel.ChannelHandlerContext;
  * framed in place (room for the size line is kept in front of them); a larger piece is framed by
  * a size line and a CRLF written around it.
  *
+ * <p>The response head is held here too, until the first of the body's bytes go out: when they
+ * fit in the room the head's buffer was made with, they are copied in behind it, so a small
+ * response leaves as one buffer. Two buffers made the transport gather them for a vectored write
+ * (an entry per buffer in the outbound queue, an iovec array for the kernel to copy in); one is a
+ * plain send.
+ *
  * <p>One per exchange, on its event loop; whoever holds one must {@link #write} or {@link #release}
  * it when the exchange ends.
  */
@@ -34,6 +40,8 @@ final class HeldBody {
     private boolean framingChunks;
     private ByteBuf held;
     private boolean heldIsCopy;
+    /** The response head, not yet written: the body's first bytes may join it. */
+    private ByteBuf head;
 
     /** @param out where the bytes are written: below the client's codec */
     HeldBody(ChannelHandlerContext out) {
@@ -43,6 +51,11 @@ final class HeldBody {
     /** Whether the body is framed as chunks here (else its bytes go out as they are). */
     void chunked(boolean chunked) {
         framingChunks = chunked;
+    }
+
+    /** Takes over the reference of the response head, to go out with the body's first bytes. */
+    void head(ByteBuf responseHead) {
+        head = responseHead;
     }
 
     /** Takes over the reference of a piece of the body. */
@@ -78,11 +91,24 @@ final class HeldBody {
 
     /** Writes what is held (not flushed). */
     void write() {
+        ByteBuf responseHead = head;
+        head = null;
         if (held == null) {
+            if (responseHead != null) {
+                out.write(responseHead, out.voidPromise());
+            }
             return;
         }
         ByteBuf data = held;
         held = null;
+        if (responseHead != null) {
+            int n = data.readableBytes();
+            if (n + (framingChunks ? hexDigits(n) + 4 : 0) <= responseHead.writableBytes()) {
+                out.write(appendTo(responseHead, data), out.voidPromise());
+                return;
+            }
+            out.write(responseHead, out.voidPromise());
+        }
         if (!framingChunks) {
             out.write(data, out.voidPromise());
         } else if (heldIsCopy) {
@@ -113,6 +139,28 @@ final class HeldBody {
         if (held != null) {
             held.release();
             held = null;
+        }
+        if (head != null) {
+            head.release();
+            head = null;
+        }
+    }
+
+    /** The body's bytes copied in behind the head, as one chunk when framing chunks; releases them. */
+    private ByteBuf appendTo(ByteBuf responseHead, ByteBuf data) {
+        try {
+            int n = data.readableBytes();
+            if (framingChunks) {
+                responseHead.writerIndex(writeHex(responseHead, responseHead.writerIndex(), n));
+                responseHead.writeShort(CRLF);
+            }
+            responseHead.writeBytes(data);
+            if (framingChunks) {
+                responseHead.writeShort(CRLF);
+            }
+            return responseHead;
+        } finally {
+            data.release();
         }
     }
 

@@ -350,10 +350,12 @@ public final class RequestHead extends HeadFields {
     /**
      * The head the upstream gets, as HTTP/1.1: the method, the upstream target, the fields kept as
      * they came, then the added ones.
+     *
+     * @param bodyRoom bytes of room kept behind the head, for a small body to join it
      */
-    ByteBuf writeUpstream(ByteBufAllocator alloc) {
+    ByteBuf writeUpstream(ByteBufAllocator alloc, int bodyRoom) {
         String t = upstreamTarget();
-        ByteBuf out = alloc.directBuffer(length + t.length() + 256);
+        ByteBuf out = alloc.directBuffer(length + t.length() + 256 + bodyRoom);
         out.writeBytes(bytes, 0, methodTo);
         out.writeByte(' ');
         ByteBufUtil.writeAscii(out, t);

@@ -266,7 +266,16 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         boolean last = body.isDone();
         inBody = !last;
         wanted = false;
-        bodyExit.fireChannelRead(new RequestBody(in.readRetainedSlice(to - from), pieceDataBytes, last));
+        ByteBuf piece;
+        if (to == in.writerIndex()) {
+            // The piece is all that is here (a small body that came with its head): the buffer
+            // itself goes on, without the slice's retain and the release that would follow.
+            pending = null;
+            piece = in;
+        } else {
+            piece = in.readRetainedSlice(to - from);
+        }
+        bodyExit.fireChannelRead(new RequestBody(piece, pieceDataBytes, last));
         return true;
     }
 

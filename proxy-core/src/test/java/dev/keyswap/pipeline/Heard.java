@@ -46,7 +46,7 @@ class Heard implements UpstreamResponseReader.Listener {
         keepAlive = head.keepAlive();
         if (request != null) {
             ByteBuf out = ClientResponseHead.write(UnpooledByteBufAllocator.DEFAULT, head, request,
-                    new ClientResponseHead.Framing(true, true, false, false), "1.500");
+                    new ClientResponseHead.Framing(true, true, false, false), "1.500", 0);
             clientHead = out.toString(StandardCharsets.ISO_8859_1);
             out.release();
         }

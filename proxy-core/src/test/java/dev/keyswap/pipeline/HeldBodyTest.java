@@ -145,6 +145,69 @@ class HeldBodyTest {
         assertEquals("abcdef", drain(), "no framing, and no last chunk");
     }
 
+    /** A response head with {@code room} bytes to spare behind it, as ClientResponseHead makes one. */
+    private static ByteBuf head(String text, int room) {
+        ByteBuf b = Unpooled.directBuffer(text.length() + room, text.length() + room);
+        b.writeCharSequence(text, StandardCharsets.US_ASCII);
+        return b;
+    }
+
+    @Test
+    void aSmallBodyLeavesWithTheHeadInOneBuffer() {
+        HeldBody body = start(false);
+        ByteBuf head = track(head("HTTP/1.1 200 OK\r\n\r\n", 16));
+        body.head(head);
+        body.add(track(piece("{\"a\":1}")));
+        body.end();
+        assertEquals("HTTP/1.1 200 OK\r\n\r\n{\"a\":1}", drain());
+        assertEquals(1, written.size(), "head and body in one buffer");
+        assertTrue(written.get(0) == head, "the head's own buffer, with the body copied in");
+    }
+
+    @Test
+    void aChunkJoinsTheHeadFramed() {
+        HeldBody body = start(true);
+        body.head(track(head("HTTP/1.1 200 OK\r\n\r\n", 32)));
+        body.add(track(piece("data: 1\n\n")));
+        body.add(track(piece("data: 2\n\n")));
+        body.write();
+        assertEquals("HTTP/1.1 200 OK\r\n\r\n12\r\ndata: 1\n\ndata: 2\n\n\r\n", drain());
+        assertEquals(1, written.size());
+        body.add(track(piece("data: 3\n\n")));
+        body.end();
+        assertEquals("9\r\ndata: 3\n\n\r\n0\r\n\r\n", drain(), "later reads are chunks of their own");
+    }
+
+    @Test
+    void aBodyPastTheHeadsRoomGoesAfterIt() {
+        HeldBody body = start(true);
+        ByteBuf head = track(head("HTTP/1.1 200 OK\r\n\r\n", 8));
+        body.head(head);
+        body.add(track(piece("data: 1\n\n"))); // 9 bytes, 13 with its size line and CRLF
+        body.write();
+        assertEquals("HTTP/1.1 200 OK\r\n\r\n9\r\ndata: 1\n\n\r\n", drain());
+        assertEquals(2, written.size(), "the head, then the chunk");
+        assertTrue(written.get(0) == head);
+    }
+
+    @Test
+    void aHeadWithoutBodyGoesAlone() {
+        HeldBody body = start(false);
+        body.head(track(head("HTTP/1.1 204 No Content\r\n\r\n", 0)));
+        body.end();
+        assertEquals("HTTP/1.1 204 No Content\r\n\r\n", drain());
+    }
+
+    @Test
+    void releaseDropsTheHeldHeadToo() {
+        HeldBody body = start(false);
+        body.head(track(head("HTTP/1.1 200 OK\r\n\r\n", 16)));
+        body.add(track(piece("abc")));
+        body.release();
+        body.write();
+        assertEquals("", drain());
+    }
+
     @Test
     void releaseDropsWhatIsHeld() {
         HeldBody body = start(true);

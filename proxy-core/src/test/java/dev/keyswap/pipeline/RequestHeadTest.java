@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class RequestHeadTest {
 
     private static String upstream(RequestHead h) {
-        ByteBuf out = h.writeUpstream(new UnpooledByteBufAllocator(false));
+        ByteBuf out = h.writeUpstream(new UnpooledByteBufAllocator(false), 0);
         try {
             return out.toString(StandardCharsets.ISO_8859_1);
         } finally {
