@@ -40,8 +40,6 @@ source "$ROOT/proxy-bench/harness/prepare.sh"
 CP="$BENCH_CP"
 LUA="$ROOT/proxy-bench/harness/bench.lua"
 
-free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }
-wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime, in clock ticks
 threads() { # thread name (spaces squeezed), its utime+stime and its utime
   for t in /proc/"$1"/task/*; do

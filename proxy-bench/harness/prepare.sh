@@ -3,7 +3,7 @@
 # command:package pairs to install when the command is missing): installs wrk and nginx from the
 # system's packages when missing, builds keyswap.jar and the bench jar unless SKIP_BUILD=1 finds
 # them built, and sets BENCH_CP, the classpath of the harness's own Java programs (upstream,
-# clients, configs).
+# clients, configs), and the helpers free_port and wait_port.
 harness_cmds=(java mvn taskset)
 need_pkgs=()
 # shellcheck disable=SC2086 # HARNESS_PACKAGES: command:package pairs, space-separated
@@ -30,3 +30,6 @@ fi
 # (where proxy-core is not, on a machine that never ran mvn install). This tree's classes come
 # first, ahead of the copies in the jar, for runs with SKIP_BUILD=1 after a plain compile.
 BENCH_CP="$ROOT/proxy-bench/target/classes:$ROOT/proxy-core/target/classes:$ROOT/proxy-bench/target/benchmarks.jar"
+
+free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }
+wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
