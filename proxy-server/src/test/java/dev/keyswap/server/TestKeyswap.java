@@ -9,6 +9,7 @@ import dev.keyswap.pipeline.RelayMetrics;
 import dev.keyswap.server.config.ConfigLoader;
 import dev.keyswap.server.config.Settings;
 import dev.keyswap.store.ApiKeyStore;
+import dev.keyswap.usage.UsageRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -130,6 +132,22 @@ final class TestKeyswap implements AutoCloseable {
             Thread.sleep(10);
         }
         return relay;
+    }
+
+    /**
+     * The usage record of a request, waited for up to 5 s: records reach the database through the
+     * usage log's writer, after the response the test saw.
+     */
+    UsageRecord awaitUsageRecord(String requestId) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            Optional<UsageRecord> found = keyswap.usage().findByRequestId(requestId);
+            if (found.isPresent()) {
+                return found.get();
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no usage record for " + requestId);
     }
 
     /** A proxy-scoped token for every provider. */

@@ -14,7 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
 import okhttp3.mockwebserver.Dispatcher;
 import okhttp3.mockwebserver.MockResponse;
 import okhttp3.mockwebserver.MockWebServer;
@@ -75,16 +74,7 @@ class UsageRecordTest {
     }
 
     private static UsageRecord recordOf(HttpResponse<String> r) throws InterruptedException {
-        String id = r.headers().firstValue("x-request-id").orElseThrow();
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            Optional<UsageRecord> found = keyswap.keyswap.usage().findByRequestId(id);
-            if (found.isPresent()) {
-                return found.get();
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no usage record for " + id);
+        return keyswap.awaitUsageRecord(r.headers().firstValue("x-request-id").orElseThrow());
     }
 
     @Test

@@ -95,11 +95,7 @@ class WebSocketConcurrencyTest {
             for (Channel ch : channels) {
                 ch.close();
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (keyswap.keyswap.proxy().relayMetrics().webSockets() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().webSockets(), "every splice ends when its client goes");
+            assertEquals(0, keyswap.awaitRelay(r -> r.webSockets() == 0, 20).webSockets(), "every splice ends when its client goes");
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }

@@ -33,11 +33,7 @@ class WebSocketIdleTest {
             events.failed.get(10, TimeUnit.SECONDS);
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertTrue(ms >= 800 && ms < 8000, "closed after " + ms + " ms");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (keyswap.keyswap.proxy().relayMetrics().webSockets() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().webSockets());
+            assertEquals(0, keyswap.awaitRelay(r -> r.webSockets() == 0, 5).webSockets());
             client.dispatcher().executorService().shutdown();
         }
     }

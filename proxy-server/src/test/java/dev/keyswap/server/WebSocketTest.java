@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.usage.UsageRecord;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -109,11 +108,7 @@ class WebSocketTest {
     }
 
     private static WebSocketUpstream.Handshake lastHandshake() throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        WebSocketUpstream.Handshake h;
-        while ((h = upstream.handshakes.poll()) == null && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        WebSocketUpstream.Handshake h = upstream.handshakes.poll(5, TimeUnit.SECONDS);
         assertNotNull(h, "upstream saw no handshake");
         return h;
     }
@@ -286,13 +281,7 @@ class WebSocketTest {
         events.next();
         ws.close(1000, null);
         events.closing.get(10, TimeUnit.SECONDS);
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        Optional<UsageRecord> record = Optional.empty();
-        while (record.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-            record = keyswap.keyswap.usage().findByRequestId(requestId);
-        }
-        UsageRecord u = record.orElseThrow();
+        UsageRecord u = keyswap.awaitUsageRecord(requestId);
         assertEquals(101, u.status());
         assertTrue(u.bytesIn() > 5 && u.bytesOut() > 5, u.toString());
         assertTrue(u.durationMicros() > 0);

@@ -22,7 +22,9 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Queue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * A WebSocket upstream in the shape of OpenAI Realtime: echoes text, binary and continuation
@@ -36,7 +38,7 @@ final class WebSocketUpstream implements AutoCloseable {
     record Handshake(String uri, HttpHeaders headers, String selectedSubprotocol) {
     }
 
-    final Queue<Handshake> handshakes = new ConcurrentLinkedQueue<>();
+    final BlockingQueue<Handshake> handshakes = new LinkedBlockingQueue<>();
     final Queue<Integer> closeCodesReceived = new ConcurrentLinkedQueue<>();
     final Queue<String> closeReasonsReceived = new ConcurrentLinkedQueue<>();
     private final NettyUpstream server;
