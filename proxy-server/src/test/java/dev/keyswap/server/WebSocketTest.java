@@ -50,8 +50,7 @@ class WebSocketTest {
     @BeforeEach
     void forgetEarlierSockets() {
         upstream.handshakes.clear();
-        upstream.closeCodesReceived.clear();
-        upstream.closeReasonsReceived.clear();
+        upstream.closesReceived.clear();
     }
 
     @AfterAll
@@ -195,19 +194,30 @@ class WebSocketTest {
         lastHandshake();
         a.send("close:4001:upstream says bye");
         assertEquals("4001:upstream says bye", fromUpstream.closing.get(10, TimeUnit.SECONDS));
+        // The client's echo of that close reaches the upstream after the client saw it: waited
+        // for here, so it cannot be taken for the second socket's close below.
+        awaitUpstreamClose(new WebSocketUpstream.Close(4001, "upstream says bye"));
 
         Events fromClient = new Events();
         WebSocket b = client.newWebSocket(new Request.Builder().url(wsUrl("/openai/v1/realtime"))
                 .header("Authorization", "Bearer " + token).build(), fromClient);
         fromClient.opened.get(10, TimeUnit.SECONDS);
         lastHandshake();
-        // The first socket's close echo was recorded too; only the second's matters now.
-        upstream.closeCodesReceived.clear();
-        upstream.closeReasonsReceived.clear();
         b.close(4001, "client says bye");
         assertEquals("4001:client says bye", fromClient.closing.get(10, TimeUnit.SECONDS));
-        assertEquals(4001, upstream.closeCodesReceived.poll());
-        assertEquals("client says bye", upstream.closeReasonsReceived.poll());
+        awaitUpstreamClose(new WebSocketUpstream.Close(4001, "client says bye"));
+    }
+
+    /** Takes the upstream's received close frames, for up to 5 s, until {@code expected} is one. */
+    private static void awaitUpstreamClose(WebSocketUpstream.Close expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        WebSocketUpstream.Close c;
+        while ((c = upstream.closesReceived.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
+            if (c.equals(expected)) {
+                return;
+            }
+        }
+        throw new AssertionError("the upstream never received " + expected);
     }
 
     @Test

@@ -21,9 +21,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
-import java.util.Queue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
@@ -38,9 +36,12 @@ final class WebSocketUpstream implements AutoCloseable {
     record Handshake(String uri, HttpHeaders headers, String selectedSubprotocol) {
     }
 
+    /** A close frame as the upstream received it. */
+    record Close(int code, String reason) {
+    }
+
     final BlockingQueue<Handshake> handshakes = new LinkedBlockingQueue<>();
-    final Queue<Integer> closeCodesReceived = new ConcurrentLinkedQueue<>();
-    final Queue<String> closeReasonsReceived = new ConcurrentLinkedQueue<>();
+    final BlockingQueue<Close> closesReceived = new LinkedBlockingQueue<>();
     private final NettyUpstream server;
 
     WebSocketUpstream() throws InterruptedException {
@@ -106,8 +107,7 @@ final class WebSocketUpstream implements AutoCloseable {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof CloseWebSocketFrame close) {
-                closeCodesReceived.add(close.statusCode());
-                closeReasonsReceived.add(close.reasonText());
+                closesReceived.add(new Close(close.statusCode(), close.reasonText()));
                 ctx.writeAndFlush(new CloseWebSocketFrame(close.statusCode(), close.reasonText()))
                         .addListener(f -> ctx.close());
                 close.release();
