@@ -102,9 +102,8 @@ final class HeldBody {
         ByteBuf data = held;
         held = null;
         if (responseHead != null) {
-            int n = data.readableBytes();
-            if (n + (framingChunks ? hexDigits(n) + 4 : 0) <= responseHead.writableBytes()) {
-                out.write(appendTo(responseHead, data), out.voidPromise());
+            if (copiedSize(data.readableBytes()) <= responseHead.writableBytes()) {
+                out.write(copyInto(responseHead, data), out.voidPromise());
                 return;
             }
             out.write(responseHead, out.voidPromise());
@@ -114,7 +113,8 @@ final class HeldBody {
         } else if (heldIsCopy) {
             out.write(frameInPlace(data), out.voidPromise());
         } else if (data.readableBytes() <= FRAME_COPY_MAX_BYTES) {
-            out.write(frameCopy(data), out.voidPromise());
+            // A piece that came alone, copied into a new buffer as one chunk.
+            out.write(copyInto(out.alloc().directBuffer(copiedSize(data.readableBytes())), data), out.voidPromise());
         } else {
             int n = data.readableBytes();
             ByteBuf sizeLine = out.alloc().directBuffer(hexDigits(n) + 2);
@@ -146,19 +146,28 @@ final class HeldBody {
         }
     }
 
-    /** The body's bytes copied in behind the head, as one chunk when framing chunks; releases them. */
-    private ByteBuf appendTo(ByteBuf responseHead, ByteBuf data) {
+    /** The bytes {@code n} bytes of body take when copied: with their size line and CRLF when framing chunks. */
+    private int copiedSize(int n) {
+        return framingChunks ? hexDigits(n) + 2 + n + 2 : n;
+    }
+
+    /**
+     * {@code data} copied in behind what {@code into} holds (the response head, or nothing), as
+     * one chunk when framing chunks; releases {@code data}. {@code into} has room for
+     * {@link #copiedSize} of it.
+     */
+    private ByteBuf copyInto(ByteBuf into, ByteBuf data) {
         try {
             int n = data.readableBytes();
             if (framingChunks) {
-                responseHead.writerIndex(writeHex(responseHead, responseHead.writerIndex(), n));
-                responseHead.writeShort(CRLF);
+                into.writerIndex(writeHex(into, into.writerIndex(), n));
+                into.writeShort(CRLF);
             }
-            responseHead.writeBytes(data);
+            into.writeBytes(data);
             if (framingChunks) {
-                responseHead.writeShort(CRLF);
+                into.writeShort(CRLF);
             }
-            return responseHead;
+            return into;
         } finally {
             data.release();
         }
@@ -172,21 +181,6 @@ final class HeldBody {
         data.setShort(writeHex(data, start, n), CRLF);
         data.writeShort(CRLF);
         return data;
-    }
-
-    /** A piece that came alone, copied into a new buffer as one chunk; releases the piece. */
-    private ByteBuf frameCopy(ByteBuf data) {
-        try {
-            int n = data.readableBytes();
-            ByteBuf chunk = out.alloc().directBuffer(hexDigits(n) + 2 + n + 2);
-            chunk.writerIndex(writeHex(chunk, 0, n));
-            chunk.writeShort(CRLF);
-            chunk.writeBytes(data);
-            chunk.writeShort(CRLF);
-            return chunk;
-        } finally {
-            data.release();
-        }
     }
 
     private static int hexDigits(int n) {
