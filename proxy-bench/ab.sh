@@ -56,7 +56,7 @@ PIDS+=($!)
 wait_port "$UP"
 
 # One Keyswap per build, each with its own directory, database, port and token.
-DIRS=("$ROOT" "$OTHER"); PORTS=(); TOKENS=(); SERVERS=()
+DIRS=("$ROOT" "$OTHER"); PORTS=(); TOKENS=(); SERVERS=(); RESULTS=()
 for i in 0 1; do
   mkdir -p "$WORK/$i"
   PORTS[i]=$(free_port)
@@ -73,7 +73,7 @@ done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Loads both at once for $1 seconds, the wrk of build $2 started first; each wrk's KSRESULT line in
-# $WORK/$i.result.
+# RESULTS[i].
 both() {
   local loads=()
   for i in "$2" $(( 1 - $2 )); do
@@ -82,8 +82,8 @@ both() {
     loads+=($!)
   done
   wait "${loads[@]}"
+  for i in 0 1; do RESULTS[i]=$(cat "$WORK/$i.result"); done
 }
-field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" "$WORK/$1.result"; }
 
 echo "This tree ($ROOT) and $LABEL side by side on CPU 0, each under wrk -t1 -c$C (MODE=$MODE), the upstream and"
 echo "both wrk on CPU 1; warmed up for ${WARM}s, then $ROUNDS rounds of ${D}s. CPU per request from /proc."
@@ -95,10 +95,10 @@ for (( r = 1; r <= ROUNDS; r++ )); do
   both "$D" $(( r % 2 ))
   for i in 0 1; do t1[i]=$(cpu_ticks "${SERVERS[i]}"); done
   for i in 0 1; do
-    errors=$(( $(field $i err_connect) + $(field $i err_read) + $(field $i err_write) + $(field $i err_status) + $(field $i err_timeout) ))
+    errors=$(wrk_errors "${RESULTS[i]}")
     (( errors == 0 )) || echo "WARNING: round $r: ${DIRS[i]} answered $errors requests with an error or not at all" >&2
   done
-  line=$(awk -v a=$(( t1[0] - t0[0] )) -v b=$(( t1[1] - t0[1] )) -v na="$(field 0 requests)" -v nb="$(field 1 requests)" \
+  line=$(awk -v a=$(( t1[0] - t0[0] )) -v b=$(( t1[1] - t0[1] )) -v na="$(field "${RESULTS[0]}" requests)" -v nb="$(field "${RESULTS[1]}" requests)" \
       -v hz="$HZ" -v r="$r" 'BEGIN {
     if (na == 0 || nb == 0) { print "round " r ": no requests"; exit }
     ua = a * 1e6 / hz / na; ub = b * 1e6 / hz / nb

@@ -109,8 +109,7 @@ streams() { # url auth seconds
   done
   echo "KSRESULT {\"requests\":$events,\"err_connect\":0,\"err_read\":0,\"err_write\":0,\"err_status\":0,\"err_timeout\":0,\"p50_us\":$p50,\"p99_us\":$p99}"
 }
-requests() { sed 's/.*"requests":\([0-9]*\).*/\1/' <<< "$1"; }
-field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
+requests() { field "$1" requests; }
 
 measure() { # name pid url auth
   local name=$1 pid=$2 url=$3 auth=$4
@@ -131,7 +130,7 @@ measure() { # name pid url auth
   local r; r=$(load "$url" "$auth" "$D")
   threads "$pid" > "$WORK/t1"; read -r u1 s1 < <(ticks "$pid"); local g1; g1=$(segs)
   local n; n=$(requests "$r")
-  local errors=$(( $(field "$r" err_connect) + $(field "$r" err_read) + $(field "$r" err_write) + $(field "$r" err_status) + $(field "$r" err_timeout) ))
+  local errors; errors=$(wrk_errors "$r")
   (( errors == 0 )) || echo "WARNING: $name answered $errors of $n requests with an error or not at all; its figures are not comparable" >&2
   awk -v n="$n" -v hz="$HZ" -v name="$name" -v c="$C" -v d="$D" \
       -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" \

@@ -3,7 +3,7 @@
 # command:package pairs to install when the command is missing): installs wrk and nginx from the
 # system's packages when missing, builds keyswap.jar and the bench jar unless SKIP_BUILD=1 finds
 # them built, and sets BENCH_CP, the classpath of the harness's own Java programs (upstream,
-# clients, configs), and the helpers free_port and wait_port.
+# clients, configs), and the helpers free_port, wait_port, field and wrk_errors.
 harness_cmds=(java mvn taskset)
 need_pkgs=()
 # shellcheck disable=SC2086 # HARNESS_PACKAGES: command:package pairs, space-separated
@@ -33,3 +33,7 @@ BENCH_CP="$ROOT/proxy-bench/target/classes:$ROOT/proxy-core/target/classes:$ROOT
 
 free_port() { java "$ROOT/proxy-bench/harness/FreePort.java"; }
 wait_port() { for _ in $(seq 1 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# A number from a KSRESULT line (bench.lua's, or a client's in its shape): field LINE NAME.
+field() { sed "s/.*\"$2\":\([0-9]*\).*/\1/" <<< "$1"; }
+# Requests a KSRESULT line counts as failed or unanswered: wrk_errors LINE.
+wrk_errors() { echo $(( $(field "$1" err_connect) + $(field "$1" err_read) + $(field "$1" err_write) + $(field "$1" err_status) + $(field "$1" err_timeout) )); }
