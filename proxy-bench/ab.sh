@@ -9,12 +9,15 @@
 #   proxy-bench/ab.sh HEAD~1                       # this tree against an earlier commit
 #   OTHER=/elsewhere/checkout proxy-bench/ab.sh    # against another checkout (built there if needed)
 #   MODE=sse C=8 proxy-bench/ab.sh main            # 20-event SSE streams instead of chat
+#   OTHER=. OTHER_OPTS=-XX:+UseTransparentHugePages proxy-bench/ab.sh   # one build, two JVM settings
 #
 # A commit is checked out in a temporary git worktree and built there (./keyswap builds its jar on
 # first use); the worktree is removed on exit. Knobs: C (connections per build, default 32: the
 # two together load CPU 0 as c=64 does), MODE (chat or sse), WARM (seconds of warm-up, default 60,
 # in runs of 10 s on new connections, as cpu-profile.sh does), D (seconds per round, 10), ROUNDS (8),
-# TRANSPORT (server.transport), SKIP_BUILD=1 (this tree's jars as they are). Both builds get this
+# TRANSPORT (server.transport), SKIP_BUILD=1 (this tree's jars as they are), THIS_OPTS and OTHER_OPTS
+# (KEYSWAP_JAVA_OPTS for this tree's server and the other's; OTHER=. compares settings of one build).
+# Both builds get this
 # tree's bench config (BenchConfigs): a build too old to read it fails to start, and says so.
 #
 # Prints each round (CPU µs per request of each build, from /proc, and this/other), then the median
@@ -56,14 +59,14 @@ PIDS+=($!)
 wait_port "$UP"
 
 # One Keyswap per build, each with its own directory, database, port and token.
-DIRS=("$ROOT" "$OTHER"); PORTS=(); TOKENS=(); SERVERS=(); RESULTS=()
+DIRS=("$ROOT" "$OTHER"); OPTS=("${THIS_OPTS:-}" "${OTHER_OPTS:-}"); PORTS=(); TOKENS=(); SERVERS=(); RESULTS=()
 for i in 0 1; do
   mkdir -p "$WORK/$i"
   PORTS[i]=$(free_port)
   java -cp "$BENCH_CP" dev.keyswap.bench.load.BenchConfigs keyswap "$WORK/$i" "${PORTS[i]}" "$UP" "$TRANSPORT" > "$WORK/$i/keyswap.yaml"
   TOKENS[i]=$(KEYSWAP_JAVA_OPTS= "${DIRS[i]}/keyswap" keys create --name ab --config "$WORK/$i/keyswap.yaml" 2>/dev/null)
   # ./keyswap execs java, so this is the server's own pid (its /proc counters).
-  taskset -c 0 "${DIRS[i]}/keyswap" serve --config "$WORK/$i/keyswap.yaml" > "$WORK/$i/serve.log" 2>&1 &
+  KEYSWAP_JAVA_OPTS="${OPTS[i]}" taskset -c 0 "${DIRS[i]}/keyswap" serve --config "$WORK/$i/keyswap.yaml" > "$WORK/$i/serve.log" 2>&1 &
   SERVERS[i]=$!
   PIDS+=($!)
 done
@@ -85,7 +88,7 @@ both() {
   for i in 0 1; do RESULTS[i]=$(cat "$WORK/$i.result"); done
 }
 
-echo "This tree ($ROOT) and $LABEL side by side on CPU 0, each under wrk -t1 -c$C (MODE=$MODE), the upstream and"
+echo "This tree ($ROOT${THIS_OPTS:+, $THIS_OPTS}) and $LABEL${OTHER_OPTS:+ ($OTHER_OPTS)} side by side on CPU 0, each under wrk -t1 -c$C (MODE=$MODE), the upstream and"
 echo "both wrk on CPU 1; warmed up for ${WARM}s, then $ROUNDS rounds of ${D}s. CPU per request from /proc."
 for (( left = WARM; left > 0; left -= 10 )); do both $(( left < 10 ? left : 10 )) 0; done
 RATIOS=()
