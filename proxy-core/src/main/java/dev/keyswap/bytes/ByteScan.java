@@ -56,17 +56,26 @@ public final class ByteScan {
 
     /** The index of the first LF or CR in {@code [from, to)}, or {@code to} if there is none. */
     public static int lineEnd(byte[] src, int from, int to) {
+        return lineEndOr(src, from, to, (byte) '\n');
+    }
+
+    /**
+     * The index of the first LF, CR or {@code b} in {@code [from, to)}, or {@code to} if there is
+     * none: one pass where a line's end and one byte inside it are both wanted.
+     */
+    public static int lineEndOr(byte[] src, int from, int to, byte b) {
+        long repeated = ONES * (b & 0xFF);
         int i = from;
         for (; i + Long.BYTES <= to; i += Long.BYTES) {
             long x = (long) LONGS.get(src, i);
-            long found = zeroByte(x ^ LINE_FEEDS) | zeroByte(x ^ CARRIAGE_RETURNS);
+            long found = zeroByte(x ^ LINE_FEEDS) | zeroByte(x ^ CARRIAGE_RETURNS) | zeroByte(x ^ repeated);
             if (found != 0) {
                 return i + (Long.numberOfTrailingZeros(found) >>> 3);
             }
         }
         for (; i < to; i++) {
-            byte b = src[i];
-            if (b == '\n' || b == '\r') {
+            byte c = src[i];
+            if (c == '\n' || c == '\r' || c == b) {
                 return i;
             }
         }

@@ -202,29 +202,36 @@ final class SseEventReader {
     /**
      * If the event starting at {@code from} ends (with its blank line) before {@code to} and its
      * bytes can carry no counts, the index after that blank line (with the carriage-return state
-     * set as reading it would have left it); else -1.
+     * set as reading it would have left it); else -1. One pass finds both the line ends and every
+     * {@code u} to judge (JMH {@code openAiChunk}: 204 ns per OpenAI chunk, 250 as two passes).
      */
     private int endOfEventWithoutCounts(byte[] src, int from, int to) {
+        int lineStart = from;
         int i = from;
         while (i < to) {
-            int end = ByteScan.lineEnd(src, i, to);
-            if (end == to) {
+            int at = ByteScan.lineEndOr(src, i, to, (byte) 'u');
+            if (at == to) {
                 return -1; // the event goes on past these bytes
             }
-            int after = end + 1;
-            boolean crlf = src[end] == '\r' && after < to && src[after] == '\n';
-            if (crlf) {
-                after++;
-            } else if (src[end] == '\r' && after == to) {
-                return -1; // a CR at the very end: this line's end is not known yet
-            }
-            if (end == i) { // a blank line: the event ends here
-                if (mayCarryCounts(src, from, end)) {
+            if (src[at] == 'u') {
+                if (mayCarryCounts(src, from, at, to)) {
                     return -1;
                 }
-                lastWasCarriageReturn = src[end] == '\r' && !crlf;
+                i = at + 1;
+                continue;
+            }
+            int after = at + 1;
+            boolean crlf = src[at] == '\r' && after < to && src[after] == '\n';
+            if (crlf) {
+                after++;
+            } else if (src[at] == '\r' && after == to) {
+                return -1; // a CR at the very end: this line's end is not known yet
+            }
+            if (at == lineStart) { // a blank line: the event ends here
+                lastWasCarriageReturn = src[at] == '\r' && !crlf;
                 return after;
             }
+            lineStart = after;
             i = after;
         }
         return -1;
@@ -233,18 +240,17 @@ final class SseEventReader {
     private static final byte[] USAGE = {'u', 's', 'a', 'g', 'e'};
     private static final byte[] NULL_VALUE = {'"', ':', 'n', 'u', 'l', 'l'};
 
-    /** The bytes spell {@code usage} other than in {@code "usage":null}, or hold a backslash-u escape. */
-    private static boolean mayCarryCounts(byte[] src, int from, int to) {
-        for (int u = ByteScan.indexOf(src, from, to, (byte) 'u'); u < to; u = ByteScan.indexOf(src, u + 1, to, (byte) 'u')) {
-            if (u > from && src[u - 1] == '\\') {
-                return true;
-            }
-            if (startsWith(src, u, to, USAGE)
-                    && !(u > from && src[u - 1] == '"' && startsWith(src, u + USAGE.length, to, NULL_VALUE))) {
-                return true;
-            }
+    /**
+     * The {@code u} at {@code u} (of an event starting at {@code from}, in bytes up to {@code to})
+     * spells {@code usage} other than in {@code "usage":null}, or ends a backslash-u escape. Words
+     * hold no line end, so reading on to {@code to} rather than the event's end changes nothing.
+     */
+    private static boolean mayCarryCounts(byte[] src, int from, int u, int to) {
+        if (u > from && src[u - 1] == '\\') {
+            return true;
         }
-        return false;
+        return startsWith(src, u, to, USAGE)
+                && !(u > from && src[u - 1] == '"' && startsWith(src, u + USAGE.length, to, NULL_VALUE));
     }
 
     /** The bytes of {@code [at, to)} begin with {@code word}. */

@@ -28,6 +28,10 @@ class ByteScanTest {
         return to;
     }
 
+    private static int naiveLineEndOr(byte[] src, int from, int to, byte b) {
+        return Math.min(naiveLineEnd(src, from, to), naiveIndexOf(src, from, to, b));
+    }
+
     private static int naiveIndexOf(byte[] src, int from, int to, byte b) {
         for (int i = from; i < to; i++) {
             if (src[i] == b) {
@@ -59,6 +63,8 @@ class ByteScanTest {
                         String where = "value 0x" + Integer.toHexString(value) + " at " + at + ", [" + from + ", " + to + ")";
                         assertEquals(naivePlainStringEnd(src, from, to), ByteScan.plainStringEnd(src, from, to), where);
                         assertEquals(naiveLineEnd(src, from, to), ByteScan.lineEnd(src, from, to), where);
+                        assertEquals(naiveLineEndOr(src, from, to, (byte) value), ByteScan.lineEndOr(src, from, to, (byte) value), where);
+                        assertEquals(naiveLineEndOr(src, from, to, (byte) 'u'), ByteScan.lineEndOr(src, from, to, (byte) 'u'), where);
                         assertEquals(naiveFieldValueEnd(src, from, to), ByteScan.fieldValueEnd(src, from, to), where);
                         assertEquals(naiveIndexOf(src, from, to, (byte) value), ByteScan.indexOf(src, from, to, (byte) value), where);
                         assertEquals(naiveIndexOf(src, from, to, (byte) 'u'), ByteScan.indexOf(src, from, to, (byte) 'u'), where);
@@ -83,6 +89,7 @@ class ByteScanTest {
             int to = random.nextInt(from, src.length + 1);
             assertEquals(naivePlainStringEnd(src, from, to), ByteScan.plainStringEnd(src, from, to), Arrays.toString(src));
             assertEquals(naiveLineEnd(src, from, to), ByteScan.lineEnd(src, from, to), Arrays.toString(src));
+            assertEquals(naiveLineEndOr(src, from, to, (byte) '"'), ByteScan.lineEndOr(src, from, to, (byte) '"'), Arrays.toString(src));
             assertEquals(naiveFieldValueEnd(src, from, to), ByteScan.fieldValueEnd(src, from, to), Arrays.toString(src));
         }
     }
