@@ -2,10 +2,11 @@
 # Keyswap end-to-end load harness: direct vs nginx (header swap only) vs Keyswap (every governance
 # step on), interleaved, repeated; one table on stdout, JSON under proxy-bench/results/.
 #
-#   proxy-bench/run.sh            # full matrix, ~15 minutes
+#   proxy-bench/run.sh            # full matrix, ~18 minutes
 #   QUICK=1 proxy-bench/run.sh    # smoke version, ~3 minutes
 #
-# Knobs (environment): DURATION (s per measured run), WARMUP (s), REPS, RATE (paced req/s),
+# Knobs (environment): DURATION (s per measured run), WARMUP (s), JIT_WARMUP (s), SHAPE_PASS (1: one
+# unrecorded pass of the whole matrix before the first repetition; 0 skips it), REPS, RATE (paced req/s),
 # STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
 # default on >=2 CPUs: proxies on CPU 0, wrk + clients + upstream on the rest; set both empty to
 # disable pinning), SKIP_BUILD=1.

@@ -34,7 +34,7 @@ import java.util.function.Function;
  *
  * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
- * pinning), {@code DURATION}, {@code WARMUP}, {@code REPS}, {@code RATE}, {@code STREAMS},
+ * pinning), {@code DURATION}, {@code WARMUP}, {@code JIT_WARMUP}, {@code SHAPE_PASS}, {@code REPS}, {@code RATE}, {@code STREAMS},
  * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}.
  */
 public final class LoadHarness {
@@ -183,6 +183,23 @@ public final class LoadHarness {
         matrix.add(new Scenario("sse" + streams + " streams", t -> streamRounds(t, streamIntervalMs, thirdOfWarmup),
                 this::streamsRound, this::manyStreams));
 
+        // Then one unrecorded pass of the whole matrix, every shape of load once, before the first
+        // measured repetition. The warm-up above is chat at c=64, SSE at c=16 and the streams;
+        // when the load then changed shape (c=16 to c=64 to c=256, chat to SSE), compiled code met
+        // branches its profile had never seen and C2 compiled it again inside measured
+        // repetitions: a JIT log of the 2026-11-24 03:51 UTC run showed Netty's write and flush
+        // paths, the request reader and the usage writer made not entrant and recompiled there,
+        // and c=64's second repetition caught 6.6 and 10.1 us per request of compiling in the two
+        // runs before it. A server that has been up for a while has seen every shape.
+        if (intEnv("SHAPE_PASS", quick ? 0 : 1) > 0) {
+            log("one unrecorded pass of every scenario for every target");
+            for (Scenario s : matrix) {
+                for (Target t : targets) {
+                    s.warm().accept(t);
+                    s.run().apply(t);
+                }
+            }
+        }
         for (Scenario s : matrix) {
             for (Target t : targets) {
                 s.prime().accept(t);
