@@ -17,8 +17,8 @@
 # in runs of 10 s on new connections, as cpu-profile.sh does), D (seconds per round, 10), ROUNDS (8),
 # TRANSPORT (server.transport), SKIP_BUILD=1 (this tree's jars as they are), THIS_OPTS and OTHER_OPTS
 # (KEYSWAP_JAVA_OPTS for this tree's server and the other's; OTHER=. compares settings of one build).
-# Both builds get this
-# tree's bench config (BenchConfigs): a build too old to read it fails to start, and says so.
+# Both builds get this tree's bench config (BenchConfigs): a build too old to read it fails to
+# start, and says so.
 #
 # Prints each round (CPU µs per request of each build, from /proc, and this/other), then the median
 # of the ratios. Everything listens on 127.0.0.1; every process started here is stopped on exit.
