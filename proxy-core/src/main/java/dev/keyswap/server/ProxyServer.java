@@ -113,8 +113,9 @@ public final class ProxyServer implements AutoCloseable {
                     }
                 });
         listener = b.bind(settings.host(), settings.port()).sync().channel();
-        log.info("Keyswap listening on {}://{}:{} ({} transport, upstream TLS via {})", inboundTls == null ? "http" : "https",
-                settings.host(), port(), transport.name(), connector.tls().provider());
+        log.info("Keyswap listening on {}://{}:{} ({} transport)", inboundTls == null ? "http" : "https",
+                settings.host(), port(), transport.name());
+        connector.tlsReady(); // built now, while the first requests are still on their way
         return this;
     }
 

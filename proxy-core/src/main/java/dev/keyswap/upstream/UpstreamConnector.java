@@ -14,15 +14,28 @@ import io.netty.util.concurrent.Future;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Hands out upstream connections from the pool of the caller's event loop. One per server;
  * the pools themselves are loop-confined.
  */
 public final class UpstreamConnector implements AutoCloseable {
-    final UpstreamTls tls;
+    private static final Logger log = LoggerFactory.getLogger(UpstreamConnector.class);
+    /**
+     * Built before the listener binds when a trust file is configured (a bad one stops the start);
+     * otherwise in the background once it has bound (BoringSSL's start-up and the context are
+     * ~0.2 s of CPU, an eighth of a start on one CPU), where the first TLS connect waits for it.
+     */
+    private final CompletableFuture<UpstreamTls> tls;
+    private final AtomicBoolean tlsStarted = new AtomicBoolean();
+    private final Supplier<UpstreamTls> defaultTls;
     final UpstreamMetrics metrics;
     final long idleTimeoutMillis;
     final long poolIdleMillis;
@@ -42,7 +55,19 @@ public final class UpstreamConnector implements AutoCloseable {
 
     public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
                              Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics) {
-        this.tls = UpstreamTls.create(settings.trustCertFile());
+        this(settings, channelClass, datagramClass, metrics, () -> UpstreamTls.create(null));
+    }
+
+    /** @param defaultTls builds the profile used when no trust file is configured (tests hold it back) */
+    UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
+                      Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics, Supplier<UpstreamTls> defaultTls) {
+        this.defaultTls = defaultTls;
+        String trustFile = settings.trustCertFile();
+        if (trustFile != null && !trustFile.isBlank()) {
+            this.tls = CompletableFuture.completedFuture(UpstreamTls.create(trustFile));
+        } else {
+            this.tls = new CompletableFuture<>();
+        }
         this.metrics = metrics;
         this.idleTimeoutMillis = settings.idleTimeout().toMillis();
         this.poolIdleMillis = settings.poolIdleTimeout().toMillis();
@@ -123,7 +148,30 @@ public final class UpstreamConnector implements AutoCloseable {
         return maxResponseHeaderBytes;
     }
 
+    /** The upstream TLS profile; waits for it to be built if it is not yet. */
     public UpstreamTls tls() {
+        return tlsReady().join();
+    }
+
+    /**
+     * The upstream TLS profile, once built: starts building it (with the JVM's trust store) on a
+     * thread of its own the first time it is asked for. The server asks as soon as it listens.
+     */
+    public CompletableFuture<UpstreamTls> tlsReady() {
+        if (!tls.isDone() && tlsStarted.compareAndSet(false, true)) {
+            Thread builder = new Thread(() -> {
+                try {
+                    UpstreamTls built = defaultTls.get();
+                    log.debug("upstream TLS via {}", built.provider());
+                    tls.complete(built);
+                } catch (Throwable e) {
+                    log.error("cannot build the upstream TLS context; connections to https upstreams fail: {}", e.getMessage());
+                    tls.completeExceptionally(e);
+                }
+            }, "keyswap-upstream-tls");
+            builder.setDaemon(true);
+            builder.start();
+        }
         return tls;
     }
 

@@ -11,6 +11,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.PromiseNotifier;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -68,10 +69,30 @@ final class UpstreamPool {
                 ch.close();
             }
         }
+        if (key.tls() && !connector.tlsReady().isDone()) {
+            return afterTls(key, tenantAddress); // only in the first moments after start
+        }
+        return open(key, tenantAddress);
+    }
+
+    private Future<Channel> open(Key key, boolean tenantAddress) {
         if (!tenantAddress) {
             return connect(key, address(key));
         }
         return guardedConnect(key);
+    }
+
+    /** Opens the connection on this loop once the upstream TLS context is built. */
+    private Future<Channel> afterTls(Key key, boolean tenantAddress) {
+        Promise<Channel> promise = loop.newPromise();
+        connector.tlsReady().whenComplete((tls, failed) -> loop.execute(() -> {
+            if (failed != null) {
+                promise.tryFailure(failed);
+                return;
+            }
+            PromiseNotifier.cascade(open(key, tenantAddress), promise);
+        }));
+        return promise;
     }
 
     private boolean permitted(Channel ch) {
@@ -96,13 +117,7 @@ final class UpstreamPool {
                 promise.tryFailure(new AddressNotAllowedException(key.host(), address.getAddress()));
                 return;
             }
-            connect(key, address).addListener(c -> {
-                if (c.isSuccess()) {
-                    promise.trySuccess((Channel) c.getNow());
-                } else {
-                    promise.tryFailure(c.cause());
-                }
-            });
+            PromiseNotifier.cascade(connect(key, address), promise);
         });
         return promise;
     }
@@ -116,7 +131,7 @@ final class UpstreamPool {
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
                         if (key.tls()) {
-                            p.addLast("tls", connector.tls.newHandler(ch.alloc(), key.host(), key.port()));
+                            p.addLast("tls", connector.tls().newHandler(ch.alloc(), key.host(), key.port()));
                         }
                         // Both ways bytes: the exchange writes requests already in HTTP/1.1 form
                         // and reads responses itself (RequestHead, UpstreamResponseReader in the

@@ -90,6 +90,7 @@ final class CdsTraining {
             try (Keyswap keyswap = Keyswap.start(ConfigLoader.load(config, true, env), env)) {
                 String health = statusLine(keyswap.port(), "GET /healthz HTTP/1.1\r\n");
                 String relayed = statusLine(keyswap.port(), "GET /openai/v1/models HTTP/1.1\r\nAuthorization: Bearer " + token + "\r\n");
+                keyswap.proxy().connector().tls(); // its classes into the archive too: built after the listener binds
                 keyswap.drainAndClose();
                 if (!health.startsWith("HTTP/1.1 200") || !relayed.startsWith("HTTP/1.1 200")) {
                     err.println("keyswap: cds-training: /healthz answered '" + health + "', the relayed request '" + relayed + "'");

@@ -79,10 +79,16 @@ public final class Keyswap implements AutoCloseable {
         // the native-init thread below, through Netty) makes it queue and "replay" their calls
         // with a warning on stderr at every start. Binding it here first keeps start-up quiet.
         org.slf4j.LoggerFactory.getILoggerFactory();
-        // Loading BoringSSL and the native transport (native libraries) and Netty's HTTP classes
-        // takes most of a second: do it beside the database migrations, not after them.
-        Thread tls = new Thread(() -> {
-            io.netty.handler.ssl.OpenSsl.isAvailable();
+        // Loading the native transport and Netty's HTTP classes (and BoringSSL, when a TLS context
+        // is built before the listener binds) takes most of a second: do it beside the database
+        // migrations, not after them. Otherwise BoringSSL is loaded once the server listens (see
+        // UpstreamConnector.tlsReady): on one CPU this thread would only delay the start.
+        String trustFile = settings.upstream().trustCertFile();
+        boolean tlsBeforeListening = settings.server().tlsCertFile() != null || (trustFile != null && !trustFile.isBlank());
+        Thread nativeInit = new Thread(() -> {
+            if (tlsBeforeListening) {
+                io.netty.handler.ssl.OpenSsl.isAvailable();
+            }
             new io.netty.handler.codec.http.HttpRequestDecoder();
             new io.netty.handler.codec.http.HttpResponseEncoder();
             new io.netty.handler.codec.http.HttpRequestEncoder();
@@ -92,8 +98,8 @@ public final class Keyswap implements AutoCloseable {
                 // Reported by the ProxyServer that needs it, with the reason.
             }
         }, "keyswap-native-init");
-        tls.setDaemon(true);
-        tls.start();
+        nativeInit.setDaemon(true);
+        nativeInit.start();
         Keyswap k = new Keyswap(settings, masterKeys(settings, env));
         try {
             k.proxy.start();
