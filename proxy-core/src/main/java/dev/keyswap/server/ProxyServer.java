@@ -19,6 +19,7 @@ import dev.keyswap.policy.RateLimiter;
 import dev.keyswap.policy.SocketLimiter;
 import dev.keyswap.route.ProviderCatalog;
 import dev.keyswap.upstream.IdleTimeoutHandler;
+import dev.keyswap.upstream.OffLoopTimer;
 import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamMetrics;
 import dev.keyswap.usage.UsageLog;
@@ -28,7 +29,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -63,6 +63,8 @@ public final class ProxyServer implements AutoCloseable {
     private final Authenticator authenticator;
     private final RateLimiter rateLimiter = new RateLimiter();
     private final UpstreamConnector connector;
+    /** The idle and deadline timers of every connection, and the pools' sweeps: none on the loops. */
+    private final OffLoopTimer timer = new OffLoopTimer();
     private final UsageLog usageLog;
     private final RelayMetrics relayMetrics = new RelayMetrics();
     private final UpstreamMetrics upstreamMetrics = new UpstreamMetrics();
@@ -88,12 +90,13 @@ public final class ProxyServer implements AutoCloseable {
         this.extraMetrics = extraMetrics;
         this.transport = Transport.named(settings.transport());
         this.inboundTls = settings.tlsCertFile() == null ? null : new InboundTls(settings.tlsCertFile(), settings.tlsKeyFile());
-        this.bossGroup = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
+        this.bossGroup = new UntimedWaitEventLoopGroup(1, transport.ioHandlerFactory());
         // One event loop per core the process may use: more only adds context switches, since a
         // request never blocks its loop (Netty's own default is twice the cores).
         int loops = settings.ioThreads() > 0 ? settings.ioThreads() : Runtime.getRuntime().availableProcessors();
-        this.workerGroup = new MultiThreadIoEventLoopGroup(loops, transport.ioHandlerFactory());
-        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics);
+        this.workerGroup = new UntimedWaitEventLoopGroup(loops, transport.ioHandlerFactory());
+        this.connector = new UpstreamConnector(upstreamSettings, transport.socketChannel(), transport.datagramChannel(), upstreamMetrics,
+                timer);
     }
 
     /** Binds the listener; returns once it accepts connections. */
@@ -124,7 +127,7 @@ public final class ProxyServer implements AutoCloseable {
             p.addLast("tls", inboundTls.newHandler(p.channel().alloc()));
         }
         // Closes keep-alive connections nobody uses; an exchange in progress is timed by its upstream side.
-        p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis()));
+        p.addLast("idle", new IdleTimeoutHandler(settings.clientIdleTimeout().toMillis(), timer));
         // Netty's encoder writes the responses Keyswap answers itself (errors, CORS preflights,
         // /healthz); a relayed response is written as bytes below it.
         p.addLast(RelayHandler.ENCODER, new HttpResponseEncoder());
@@ -198,6 +201,7 @@ public final class ProxyServer implements AutoCloseable {
         connector.close();
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        timer.close();
     }
 
     private String metricsText() {

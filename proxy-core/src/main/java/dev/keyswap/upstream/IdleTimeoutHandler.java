@@ -3,8 +3,8 @@ package dev.keyswap.upstream;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.netty.util.concurrent.Ticker;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,20 +33,36 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
     };
 
     private final long timeoutNanos;
+    /** Where the check is scheduled: off the loop, or (null) on the loop itself, as tests use it. */
+    private final OffLoopTimer timer;
     private ChannelHandlerContext ctx;
     /** The event loop's clock, which its timers also run on (and tests can move). */
     private Ticker ticker;
     private boolean armed;
     private ScheduledFuture<?> check;
+    /**
+     * Which scheduled check is the current one: one that fired off the loop just as the loop
+     * cancelled it still reaches the loop, and must find nothing to do.
+     */
+    private int checkNumber;
     /** When {@link #check} runs, on {@link #ticker}. */
     private long checkAt;
     private long lastActivity;
     private boolean hasDeadline;
     private long deadline;
 
-    /** @param timeoutMillis idle timeout, 0 for none (deadlines still work) */
+    /** @param timeoutMillis idle timeout, 0 for none (deadlines still work); checks scheduled on the loop */
     public IdleTimeoutHandler(long timeoutMillis) {
+        this(timeoutMillis, null);
+    }
+
+    /**
+     * @param timeoutMillis idle timeout, 0 for none (deadlines still work)
+     * @param timer where checks wait, so the event loop has no scheduled task of ours; null: on the loop
+     */
+    public IdleTimeoutHandler(long timeoutMillis, OffLoopTimer timer) {
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        this.timer = timer;
     }
 
     /** Fires {@link #DEADLINE_PASSED} once, {@code nanos} from now, unless cleared or moved first. */
@@ -120,6 +136,7 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
         if (check != null) {
             check.cancel(false);
             check = null;
+            checkNumber++;
         }
     }
 
@@ -137,13 +154,23 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
         }
         delay = Math.max(delay, 0);
         checkAt = now + delay;
-        check = ctx.executor().schedule(this, delay, TimeUnit.NANOSECONDS);
+        if (timer == null) {
+            check = ctx.executor().schedule(this, delay, TimeUnit.NANOSECONDS);
+        } else {
+            int number = ++checkNumber;
+            check = timer.schedule(ctx.executor(), () -> {
+                if (number == checkNumber) {
+                    run();
+                }
+            }, delay, TimeUnit.NANOSECONDS);
+        }
     }
 
     /** The timer: fires what has passed, then sleeps until the next moment something could. */
     @Override
     public void run() {
         check = null;
+        checkNumber++;
         if (!armed || !ctx.channel().isOpen()) {
             return;
         }

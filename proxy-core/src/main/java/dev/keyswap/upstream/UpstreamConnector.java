@@ -37,6 +37,7 @@ public final class UpstreamConnector implements AutoCloseable {
     private final AtomicBoolean tlsStarted = new AtomicBoolean();
     private final Supplier<UpstreamTls> defaultTls;
     final UpstreamMetrics metrics;
+    final OffLoopTimer timer;
     final long idleTimeoutMillis;
     final long poolIdleMillis;
     final int maxIdlePerUpstream;
@@ -53,15 +54,17 @@ public final class UpstreamConnector implements AutoCloseable {
                            List<String> allowPrivateAddresses) {
     }
 
+    /** @param timer the server's: the connections' idle timers and the pools' sweeps wait there */
     public UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
-                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics) {
-        this(settings, channelClass, datagramClass, metrics, () -> UpstreamTls.create(null));
+                             Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics, OffLoopTimer timer) {
+        this(settings, channelClass, datagramClass, metrics, timer, () -> UpstreamTls.create(null));
     }
 
     /** @param defaultTls builds the profile used when no trust file is configured (tests hold it back) */
-    UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass,
-                      Class<? extends DatagramChannel> datagramClass, UpstreamMetrics metrics, Supplier<UpstreamTls> defaultTls) {
+    UpstreamConnector(Settings settings, Class<? extends SocketChannel> channelClass, Class<? extends DatagramChannel> datagramClass,
+                      UpstreamMetrics metrics, OffLoopTimer timer, Supplier<UpstreamTls> defaultTls) {
         this.defaultTls = defaultTls;
+        this.timer = timer;
         String trustFile = settings.trustCertFile();
         if (trustFile != null && !trustFile.isBlank()) {
             this.tls = CompletableFuture.completedFuture(UpstreamTls.create(trustFile));

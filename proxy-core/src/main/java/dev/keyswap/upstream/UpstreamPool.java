@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -40,7 +41,7 @@ final class UpstreamPool {
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final Map<Key, ArrayDeque<Channel>> idle = new HashMap<>();
-    private boolean sweeping;
+    private ScheduledFuture<?> sweeping;
 
     UpstreamPool(UpstreamConnector connector, EventLoop loop, Bootstrap template) {
         this.connector = connector;
@@ -136,7 +137,7 @@ final class UpstreamPool {
                         // Both ways bytes: the exchange writes requests already in HTTP/1.1 form
                         // and reads responses itself (RequestHead, UpstreamResponseReader in the
                         // pipeline package).
-                        IdleTimeoutHandler idle = new IdleTimeoutHandler(connector.idleTimeoutMillis);
+                        IdleTimeoutHandler idle = new IdleTimeoutHandler(connector.idleTimeoutMillis, connector.timer);
                         p.addLast("idle", idle);
                         p.addLast("upstream", new UpstreamHandler(UpstreamPool.this, key, idle));
                     }
@@ -212,6 +213,10 @@ final class UpstreamPool {
     }
 
     void closeAll() {
+        if (sweeping != null) {
+            sweeping.cancel(false);
+            sweeping = null;
+        }
         for (ArrayDeque<Channel> d : idle.values()) {
             for (Channel ch : d.toArray(new Channel[0])) {
                 ch.close();
@@ -221,12 +226,11 @@ final class UpstreamPool {
     }
 
     private void startSweeping() {
-        if (sweeping) {
+        if (sweeping != null) {
             return;
         }
-        sweeping = true;
         long period = Math.max(100, connector.poolIdleMillis / 2);
-        loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
+        sweeping = connector.timer.scheduleAtFixedRate(loop, this::sweep, period, TimeUnit.MILLISECONDS);
     }
 
     private void sweep() {

@@ -4,18 +4,34 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
+import io.netty.channel.local.LocalServerChannel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The idle timer on the event loop's own (here frozen) clock: only reads and flushes count as traffic. */
+/**
+ * The idle timer on the event loop's own (here frozen) clock: only reads and flushes count as traffic;
+ * and with an {@link OffLoopTimer}, the same timer kept off the loop, firing on it.
+ */
 class IdleTimeoutHandlerTest {
     private final List<Object> events = new ArrayList<>();
     private EmbeddedChannel channel;
@@ -136,5 +152,67 @@ class IdleTimeoutHandlerTest {
         advanceMillis(5_000);
         assertEquals(List.of(IdleTimeoutHandler.DEADLINE_PASSED), events);
         assertFalse(channel.hasPendingTasks());
+    }
+
+    @Test
+    void offTheLoopTheEventLoopHasNoTaskScheduled() {
+        assertTrue(channel.runScheduledPendingTasks() >= 0, "on the loop, the check is the loop's scheduled task");
+        try (OffLoopTimer timer = new OffLoopTimer()) {
+            EmbeddedChannel offLoop = new EmbeddedChannel(new IdleTimeoutHandler(60_000, timer));
+            try {
+                offLoop.flush();
+                offLoop.pipeline().get(IdleTimeoutHandler.class).deadlineIn(TimeUnit.SECONDS.toNanos(30));
+                // -1: nothing scheduled, so a Netty loop would wait for I/O with no timeout entry.
+                assertEquals(-1, offLoop.runScheduledPendingTasks());
+            } finally {
+                offLoop.finishAndReleaseAll();
+            }
+        }
+    }
+
+    @Test
+    void offTheLoopTimeoutsAndDeadlinesFireOnTheLoop() throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
+        try (OffLoopTimer timer = new OffLoopTimer()) {
+            LocalAddress address = new LocalAddress("idle-test-" + System.nanoTime());
+            Channel server = new ServerBootstrap().group(group).channel(LocalServerChannel.class)
+                    .childHandler(new ChannelInboundHandlerAdapter()).bind(address).sync().channel();
+            BlockingQueue<Object> fired = new LinkedBlockingQueue<>();
+            AtomicReference<IdleTimeoutHandler> handler = new AtomicReference<>();
+            Channel client = new Bootstrap().group(group).channel(LocalChannel.class).handler(new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    handler.set(new IdleTimeoutHandler(200, timer));
+                    ch.pipeline().addLast(handler.get(), new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            fired.add(ctx.executor().inEventLoop() ? evt : "off the loop: " + evt);
+                        }
+                    });
+                }
+            }).connect(address).sync().channel();
+            try {
+                long start = System.nanoTime();
+                assertEquals(IdleStateEvent.ALL_IDLE_STATE_EVENT, fired.poll(5, TimeUnit.SECONDS));
+                assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(150), "not before the timeout");
+
+                client.eventLoop().submit(() -> handler.get().deadlineIn(TimeUnit.MILLISECONDS.toNanos(50))).sync();
+                assertEquals(IdleTimeoutHandler.DEADLINE_PASSED, fired.poll(5, TimeUnit.SECONDS));
+
+                // A deadline moved earlier cancels the check already waiting; only the current one fires.
+                client.eventLoop().submit(() -> {
+                    handler.get().deadlineIn(TimeUnit.SECONDS.toNanos(30));
+                    handler.get().deadlineIn(TimeUnit.MILLISECONDS.toNanos(50));
+                }).sync();
+                assertEquals(IdleTimeoutHandler.DEADLINE_PASSED, fired.poll(5, TimeUnit.SECONDS));
+                Object next = fired.poll(5, TimeUnit.SECONDS);
+                assertEquals(IdleStateEvent.ALL_IDLE_STATE_EVENT, next, "then only the idle timeout again");
+            } finally {
+                client.close().sync();
+                server.close().sync();
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
     }
 }

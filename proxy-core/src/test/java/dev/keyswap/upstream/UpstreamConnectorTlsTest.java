@@ -36,6 +36,7 @@ class UpstreamConnectorTlsTest {
 
     private final Transport transport = Transport.nio();
     private EventLoopGroup group;
+    private final OffLoopTimer timer = new OffLoopTimer();
     private ServerSocket upstream;
     private final AtomicInteger accepted = new AtomicInteger();
 
@@ -63,11 +64,12 @@ class UpstreamConnectorTlsTest {
     void stop() throws Exception {
         upstream.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        timer.close();
     }
 
     private UpstreamConnector connector(Supplier<UpstreamTls> defaultTls) {
         return new UpstreamConnector(NO_TRUST_FILE, transport.socketChannel(), transport.datagramChannel(),
-                new UpstreamMetrics(), defaultTls);
+                new UpstreamMetrics(), timer, defaultTls);
     }
 
     private Future<Channel> acquireHttps(UpstreamConnector connector) throws Exception {
