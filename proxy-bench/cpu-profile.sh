@@ -12,7 +12,9 @@
 #   SYSCALLS=1 C=1 proxy-bench/cpu-profile.sh       # + syscalls per request of each proxy's busiest thread (perf trace)
 #
 # Knobs: C (connections), MODE (chat; sse: a 20-event stream per request; streams: rounds of C
-# concurrent 20-event streams on new connections, per event, latency = hold-back), SSE_INTERVAL_MS
+# concurrent 20-event streams on new connections, per event, latency = hold-back; paced: chat
+# requests sent at RATE per second, default 2000, over C connections, as the full run's paced
+# scenario, latency from each request's scheduled send time), SSE_INTERVAL_MS
 # (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, SYSCALLS, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
@@ -92,8 +94,8 @@ if [[ "$BARE" == 1 ]]; then
 fi
 
 load() { # url auth seconds -> wrk's KSRESULT line
-  if [[ "$MODE" == streams ]]; then
-    streams "$@"
+  if [[ "$MODE" == streams || "$MODE" == paced ]]; then
+    "$MODE" "$@"
     return
   fi
   KS_MODE="$MODE" KS_SSE_INTERVAL_MS="${SSE_INTERVAL_MS:-0}" KS_AUTH="$2" taskset -c 1 wrk -t1 -c"$C" -d"$3"s -s "$LUA" "$1" | grep KSRESULT
@@ -108,6 +110,14 @@ streams() { # url auth seconds
     events=$(( events + $(field "$r" events) )); p50=$(field "$r" holdback_p50_us); p99=$(field "$r" holdback_p99_us)
   done
   echo "KSRESULT {\"requests\":$events,\"err_connect\":0,\"err_read\":0,\"err_write\":0,\"err_status\":0,\"err_timeout\":0,\"p50_us\":$p50,\"p99_us\":$p99}"
+}
+# MODE=paced: PacedClient at RATE req/s for the given seconds after its own second of warm-up
+# (a cold client sends late); a KSRESULT line from its JSON, counting the warm-up's requests too,
+# since the proxy's CPU is read around the whole client run. Latencies are the measured seconds'.
+paced() { # url auth seconds
+  local r
+  r=$(taskset -c 1 java -cp "$CP" dev.keyswap.bench.load.PacedClient "${1%/v1/chat/completions}" "${2#Bearer }" "${RATE:-2000}" "$3" "$C" | tail -1)
+  echo "KSRESULT {\"requests\":$(field "$r" completed_with_warmup),\"err_connect\":0,\"err_read\":0,\"err_write\":0,\"err_status\":$(field "$r" errors),\"err_timeout\":0,\"p50_us\":$(field "$r" p50_us),\"p99_us\":$(field "$r" p99_us)}"
 }
 requests() { field "$1" requests; }
 
@@ -146,7 +156,7 @@ measure() { # name pid url auth
 }
 
 echo "Keyswap (server.transport: $TRANSPORT) and nginx on CPU 0, wrk -t1 -c$C and the upstream on CPU 1;"
-echo "each warmed up for ${WARM}s, then measured for ${D}s; MODE=$MODE (per request: $(case $MODE in sse) echo 'one 20-event SSE stream';; streams) echo 'one SSE event';; *) echo 'one JSON chat completion';; esac))."
+echo "each warmed up for ${WARM}s, then measured for ${D}s; MODE=$MODE (per request: $(case $MODE in sse) echo 'one 20-event SSE stream';; streams) echo 'one SSE event';; paced) echo "one JSON chat completion, ${RATE:-2000} sent per second";; *) echo 'one JSON chat completion';; esac))."
 measure keyswap "$KPID" "http://127.0.0.1:$KS/openai/v1/chat/completions" "Bearer $TOKEN"
 if [[ "${WITH_NGINX:-1}" == 1 ]]; then
   measure nginx "$NGPID" "http://127.0.0.1:$NG/v1/chat/completions" "Bearer sk-bench-upstream"

@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * so a slow proxy cannot hide its queueing (coordinated omission). Requests due while every
  * connection is busy wait in a queue and their wait counts. One event loop does everything.
  *
- * <p>Usage: {@code PacedClient URL TOKEN RATE SECONDS [CONNECTIONS]} (TOKEN "-" for none); prints JSON.
+ * <p>Usage: {@code PacedClient URL TOKEN RATE SECONDS [CONNECTIONS [WARMUP_SECONDS]]} (TOKEN "-" for
+ * none; the unrecorded warm-up is 1 s unless given); prints JSON.
  */
 public final class PacedClient {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -48,8 +49,8 @@ public final class PacedClient {
 
     public static void main(String[] args) throws Exception {
         LoadTarget t = LoadTarget.parse("target", args[0], args[1].equals("-") ? null : args[1]);
-        Options o = new Options(t, Integer.parseInt(args[2]), 1, Double.parseDouble(args[3]),
-                args.length > 4 ? Integer.parseInt(args[4]) : 64);
+        Options o = new Options(t, Integer.parseInt(args[2]), args.length > 5 ? Double.parseDouble(args[5]) : 1,
+                Double.parseDouble(args[3]), args.length > 4 ? Integer.parseInt(args[4]) : 64);
         System.out.println(JSON.writeValueAsString(run(o)));
     }
 
@@ -180,6 +181,7 @@ public final class PacedClient {
             r.put("seconds", o.seconds());
             r.put("connections", o.connections());
             r.put("requests", recorded);
+            r.put("completed_with_warmup", completed);
             r.put("errors", errors + (total - completed));
             r.put("achieved_rps", recorded / o.seconds());
             r.put("p50_us", Stats.percentile(lat, 50));
