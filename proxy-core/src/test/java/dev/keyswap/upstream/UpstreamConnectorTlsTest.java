@@ -72,6 +72,18 @@ class UpstreamConnectorTlsTest {
                 new UpstreamMetrics(), timer, defaultTls);
     }
 
+    /** The default profile, built once {@code release} opens. */
+    private static Supplier<UpstreamTls> builtAfter(CountDownLatch release) {
+        return () -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return UpstreamTls.create(null);
+        };
+    }
+
     private Future<Channel> acquireHttps(UpstreamConnector connector) throws Exception {
         EventLoop loop = group.next();
         UpstreamTarget target = new UpstreamTarget(true, "localhost", upstream.getLocalPort(), "");
@@ -81,14 +93,7 @@ class UpstreamConnectorTlsTest {
     @Test
     void anHttpsConnectionAskedForBeforeTheContextIsBuiltWaitsForIt() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        try (UpstreamConnector connector = connector(() -> {
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return UpstreamTls.create(null);
-        })) {
+        try (UpstreamConnector connector = connector(builtAfter(release))) {
             Future<Channel> connection = acquireHttps(connector);
             assertFalse(connection.await(300), "no connection before the TLS context exists");
             assertEquals(0, accepted.get(), "nothing was sent to the upstream while the context was being built");
@@ -118,14 +123,7 @@ class UpstreamConnectorTlsTest {
     @Test
     void plainHttpDoesNotWaitForTheContext() throws Exception {
         CountDownLatch never = new CountDownLatch(1);
-        try (UpstreamConnector connector = connector(() -> {
-            try {
-                never.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return UpstreamTls.create(null);
-        })) {
+        try (UpstreamConnector connector = connector(builtAfter(never))) {
             connector.tlsReady(); // being built, and never done
             EventLoop loop = group.next();
             UpstreamTarget target = new UpstreamTarget(false, "localhost", upstream.getLocalPort(), "");
