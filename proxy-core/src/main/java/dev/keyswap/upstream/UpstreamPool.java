@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -70,8 +71,12 @@ final class UpstreamPool {
                 ch.close();
             }
         }
-        if (key.tls() && !connector.tlsReady().isDone()) {
-            return afterTls(key, tenantAddress); // only in the first moments after start
+        if (key.tls()) {
+            CompletableFuture<UpstreamTls> tls = connector.tlsReady();
+            if (!tls.isDone() || tls.isCompletedExceptionally()) {
+                // In the first moments after start (or, if it could not be built, with its reason).
+                return afterTls(key, tenantAddress);
+            }
         }
         return open(key, tenantAddress);
     }
@@ -83,7 +88,7 @@ final class UpstreamPool {
         return guardedConnect(key);
     }
 
-    /** Opens the connection on this loop once the upstream TLS context is built. */
+    /** Opens the connection on this loop once the upstream TLS context is built; fails as its building did. */
     private Future<Channel> afterTls(Key key, boolean tenantAddress) {
         Promise<Channel> promise = loop.newPromise();
         connector.tlsReady().whenComplete((tls, failed) -> loop.execute(() -> {

@@ -116,6 +116,10 @@ class UpstreamConnectorTlsTest {
             assertTrue(connection.await(5, TimeUnit.SECONDS), "a failed build must not leave the request hanging");
             assertFalse(connection.isSuccess());
             assertSame(broken, connection.cause());
+            // Asked for again now that the build has certainly failed: the same reason, at once.
+            Future<Channel> again = acquireHttps(connector);
+            assertTrue(again.await(5, TimeUnit.SECONDS));
+            assertSame(broken, again.cause());
             assertEquals(0, accepted.get(), "no connection is opened without a TLS context");
         }
     }
