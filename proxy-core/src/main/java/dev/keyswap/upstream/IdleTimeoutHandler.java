@@ -170,7 +170,6 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
     @Override
     public void run() {
         check = null;
-        checkNumber++;
         if (!armed || !ctx.channel().isOpen()) {
             return;
         }

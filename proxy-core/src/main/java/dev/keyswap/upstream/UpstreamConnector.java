@@ -52,6 +52,10 @@ public final class UpstreamConnector implements AutoCloseable {
     public record Settings(Duration connectTimeout, Duration idleTimeout, Duration poolIdleTimeout,
                            int maxIdlePerUpstream, int maxResponseHeaderBytes, String trustCertFile,
                            List<String> allowPrivateAddresses) {
+        /** A trust file is configured: the TLS context is then built, and the file checked, before the listener binds. */
+        public boolean hasTrustFile() {
+            return trustCertFile != null && !trustCertFile.isBlank();
+        }
     }
 
     /** @param timer the server's: the connections' idle timers and the pools' sweeps wait there */
@@ -65,9 +69,8 @@ public final class UpstreamConnector implements AutoCloseable {
                       UpstreamMetrics metrics, OffLoopTimer timer, Supplier<UpstreamTls> defaultTls) {
         this.defaultTls = defaultTls;
         this.timer = timer;
-        String trustFile = settings.trustCertFile();
-        if (trustFile != null && !trustFile.isBlank()) {
-            this.tls = CompletableFuture.completedFuture(UpstreamTls.create(trustFile));
+        if (settings.hasTrustFile()) {
+            this.tls = CompletableFuture.completedFuture(UpstreamTls.create(settings.trustCertFile()));
         } else {
             this.tls = new CompletableFuture<>();
         }

@@ -75,7 +75,7 @@ final class UpstreamPool {
             CompletableFuture<UpstreamTls> tls = connector.tlsReady();
             if (!tls.isDone() || tls.isCompletedExceptionally()) {
                 // In the first moments after start (or, if it could not be built, with its reason).
-                return afterTls(key, tenantAddress);
+                return afterTls(tls, key, tenantAddress);
             }
         }
         return open(key, tenantAddress);
@@ -89,9 +89,9 @@ final class UpstreamPool {
     }
 
     /** Opens the connection on this loop once the upstream TLS context is built; fails as its building did. */
-    private Future<Channel> afterTls(Key key, boolean tenantAddress) {
+    private Future<Channel> afterTls(CompletableFuture<UpstreamTls> tls, Key key, boolean tenantAddress) {
         Promise<Channel> promise = loop.newPromise();
-        connector.tlsReady().whenComplete((tls, failed) -> loop.execute(() -> {
+        tls.whenComplete((built, failed) -> loop.execute(() -> {
             if (failed != null) {
                 promise.tryFailure(failed);
                 return;

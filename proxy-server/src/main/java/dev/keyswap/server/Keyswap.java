@@ -83,8 +83,7 @@ public final class Keyswap implements AutoCloseable {
         // is built before the listener binds) takes most of a second: do it beside the database
         // migrations, not after them. Otherwise BoringSSL is loaded once the server listens (see
         // UpstreamConnector.tlsReady): on one CPU this thread would only delay the start.
-        String trustFile = settings.upstream().trustCertFile();
-        boolean tlsBeforeListening = settings.server().tlsCertFile() != null || (trustFile != null && !trustFile.isBlank());
+        boolean tlsBeforeListening = settings.server().tlsCertFile() != null || settings.upstream().hasTrustFile();
         Thread nativeInit = new Thread(() -> {
             if (tlsBeforeListening) {
                 io.netty.handler.ssl.OpenSsl.isAvailable();
