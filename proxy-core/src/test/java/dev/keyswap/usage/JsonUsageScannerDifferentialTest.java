@@ -84,6 +84,34 @@ class JsonUsageScannerDifferentialTest {
         }
     }
 
+    /**
+     * Whole documents that the recursive descent reads part of and then gives back to the
+     * byte-at-a-time machine (a negative or 19-digit count, an escaped model or name, a name of
+     * 0x80 and up in a container that matters, nesting past its depth, a float count), after it
+     * has already reported a model or counts: the answer is the machine's, which is Jackson's.
+     */
+    @Test
+    void documentsGivenBackPartWayReadAsTheMachineReadsThem() {
+        String[] givenBack = {
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":-4}}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1234567890123456789}}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":99999999999999999999}}",
+            "{\"usage\":{\"prompt_tokens\":3},\"model\":\"gpt\\u002d4o\"}",
+            "{\"model\":\"first\",\"usage\":{\"input_tokens\":5},\"mod\u00e9l\":1,\"model\":\"second\"}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3},\"a\":" + "[".repeat(80) + "]".repeat(80)
+                    + ",\"model\":\"deep\"}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2.0e1}}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3},\"x\":\"caf\u00e9 \\\"q\\\" \\ud83d\\ude00\"}",
+            "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":3},\"x\":\"bad \\q escape\",\"model\":\"after\"}",
+        };
+        for (String json : givenBack) {
+            for (String eventName : EVENT_NAMES) {
+                compare(bytes(json), true, eventName);
+                compare(bytes(json), false, eventName);
+            }
+        }
+    }
+
     private record Case(byte[] json, boolean rootArrays, String eventName) { }
 
     private static List<Case> cases() {
