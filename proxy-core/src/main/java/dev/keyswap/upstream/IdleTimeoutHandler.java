@@ -51,8 +51,11 @@ public final class IdleTimeoutHandler extends ChannelDuplexHandler implements Ru
     private boolean hasDeadline;
     private long deadline;
 
-    /** @param timeoutMillis idle timeout, 0 for none (deadlines still work); checks scheduled on the loop */
-    public IdleTimeoutHandler(long timeoutMillis) {
+    /**
+     * @param timeoutMillis idle timeout, 0 for none (deadlines still work); checks scheduled on the
+     *     loop, whose clock a test's EmbeddedChannel can move
+     */
+    IdleTimeoutHandler(long timeoutMillis) {
         this(timeoutMillis, null);
     }
 

@@ -221,10 +221,16 @@ final class JsonUsageScanner {
 
     /** Starts a new stream of JSON text (the next SSE event). */
     void reset() {
+        eventType = TYPE_NONE;
+        restart();
+    }
+
+    /** Back to before the first byte of a document, the event's type kept. */
+    private void restart() {
         state = AWAITING_START;
         depth = 0;
         name = N_NONE;
-        eventType = TYPE_NONE;
+        keep = KEEP_NONE;
         startDocument();
     }
 
@@ -302,11 +308,7 @@ final class JsonUsageScanner {
         if (wholeValue(src, i, end) >= 0) {
             return true;
         }
-        state = AWAITING_START;
-        depth = 0;
-        name = N_NONE;
-        keep = KEEP_NONE;
-        startDocument();
+        restart();
         return false;
     }
 
@@ -447,7 +449,7 @@ final class JsonUsageScanner {
                         }
                     }
                     i += 6;
-                } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+                } else if (isSimpleEscape(e)) {
                     i += 2;
                 } else {
                     return -1;
@@ -455,7 +457,7 @@ final class JsonUsageScanner {
             } else if (b >= 0) {
                 return -1; // an unescaped control character
             } else {
-                int continuations = (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
+                int continuations = continuationBytes(b);
                 if (continuations == 0 || end - i <= continuations) {
                     return -1;
                 }
@@ -813,7 +815,7 @@ final class JsonUsageScanner {
                         stop();
                         return end;
                     } else {
-                        pending = (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
+                        pending = continuationBytes(b);
                         if (pending == 0) { // a continuation byte, or no UTF-8 lead byte at all
                             stop();
                             return end;
@@ -825,8 +827,7 @@ final class JsonUsageScanner {
                     if (b == 'u') {
                         pending = 4;
                         s = STR_HEX;
-                    } else if (b == '"' || b == '\\' || b == '/' || b == 'b' || b == 'f' || b == 'n' || b == 'r'
-                            || b == 't') {
+                    } else if (isSimpleEscape(b)) {
                         s = STR_PLAIN;
                     } else {
                         stop();
@@ -863,6 +864,16 @@ final class JsonUsageScanner {
         }
         endString(); // src[i] is the closing quote
         return i + 1;
+    }
+
+    /** The character after a backslash is one of JSON's two-character escapes (the other is backslash-u). */
+    private static boolean isSimpleEscape(int b) {
+        return b == '"' || b == '\\' || b == '/' || b == 'b' || b == 'f' || b == 'n' || b == 'r' || b == 't';
+    }
+
+    /** How many continuation bytes follow this UTF-8 lead byte: 1 to 3, or 0 if it leads no character. */
+    private static int continuationBytes(int b) {
+        return (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2 : (b & 0xF8) == 0xF0 ? 3 : 0;
     }
 
     private void keepBytes(byte[] src, int from, int to) {
