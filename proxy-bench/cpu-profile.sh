@@ -9,13 +9,14 @@
 #   PROFILE=1 proxy-bench/cpu-profile.sh            # + collapsed stacks in proxy-bench/results/
 #   PROFILE=1 PROFILE_EVENT=alloc proxy-bench/cpu-profile.sh  # bytes allocated, by stack, instead of CPU
 #   BARE=1 proxy-bench/cpu-profile.sh               # + Netty's HTTP codecs alone (BareNettyProxy)
+#   RELAY=1 proxy-bench/cpu-profile.sh              # + a byte relay on Netty's channels and on its io_uring handles (RelayFloor)
 #   SYSCALLS=1 C=1 proxy-bench/cpu-profile.sh       # + syscalls per request of each proxy's busiest thread (perf trace)
 #
 # Knobs: C (connections), MODE (chat; sse: a 20-event stream per request; streams: rounds of C
 # concurrent 20-event streams on new connections, per event, latency = hold-back; paced: chat
 # requests sent at RATE per second, default 2000, over C connections, as the full run's paced
 # scenario, latency from each request's scheduled send time), SSE_INTERVAL_MS
-# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, SYSCALLS, SKIP_BUILD=1,
+# (the upstream's pause between those events; default 0 for sse, all in one burst, 50 for streams), WARM, WARM_SSE (seconds of SSE load before the warm-up), D (seconds), TRANSPORT (server.transport), PROFILE, PROFILE_EVENT (cpu or alloc), BARE, RELAY, SYSCALLS, SKIP_BUILD=1,
 # WITH_NGINX=0 (Keyswap alone, for A/B runs of its own settings; KEYSWAP_JAVA_OPTS reaches its JVM;
 # KEYSWAP_YAML_EXTRA is appended to its config, e.g. 'usage:\n  batch_size: 64').
 # (Not NGINX=0: nginx reads NGINX as sockets inherited in a binary upgrade, and then neither
@@ -83,6 +84,22 @@ java -cp "$CP" dev.keyswap.bench.load.BenchConfigs nginx "$WORK" "$NG" "$UP" > "
 taskset -c 0 nginx -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon on;'
 wait_port "$NG"
 NGPID=$(pgrep -P "$(cat "$WORK/nginx.pid")" | head -1)
+
+if [[ "${RELAY:-0}" == 1 ]]; then
+  # The same byte relay on Netty's channels and on its io_uring handle API: what a transport of
+  # Keyswap's own could save per request, at most (RelayFloor's comment).
+  RC=$(free_port); RR=$(free_port)
+  taskset -c 0 java -Xms256m -Xmx256m -XX:+UseParallelGC $PROFILE_OPTS -cp "$CP" dev.keyswap.bench.load.RelayFloor channel "$RC" "$UP" \
+    > "$WORK/relay-channel.log" 2>&1 &
+  RCPID=$!
+  PIDS+=($RCPID)
+  taskset -c 0 java -Xms256m -Xmx256m -XX:+UseParallelGC --add-opens java.base/sun.nio.ch=ALL-UNNAMED $PROFILE_OPTS -cp "$CP" \
+    dev.keyswap.bench.load.RelayFloor ring "$RR" "$UP" > "$WORK/relay-ring.log" 2>&1 &
+  RRPID=$!
+  PIDS+=($RRPID)
+  wait_port "$RC"
+  wait_port "$RR"
+fi
 
 if [[ "$BARE" == 1 ]]; then
   BP=$(free_port)
@@ -163,6 +180,10 @@ if [[ "${WITH_NGINX:-1}" == 1 ]]; then
 fi
 if [[ "$BARE" == 1 ]]; then
   measure bare "$BPID" "http://127.0.0.1:$BP/v1/chat/completions" "Bearer client-token"
+fi
+if [[ "${RELAY:-0}" == 1 ]]; then
+  measure tcp-chan "$RCPID" "http://127.0.0.1:$RC/v1/chat/completions" "Bearer sk-bench-upstream"
+  measure tcp-ring "$RRPID" "http://127.0.0.1:$RR/v1/chat/completions" "Bearer sk-bench-upstream"
 fi
 if [[ "${WITH_NGINX:-1}" == 1 ]]; then
   load "http://127.0.0.1:$UP/v1/chat/completions" "Bearer sk-bench-upstream" "$WARM" > /dev/null
