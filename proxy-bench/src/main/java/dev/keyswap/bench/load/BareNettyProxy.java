@@ -3,7 +3,9 @@ package dev.keyswap.bench.load;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -18,6 +20,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.ReferenceCountUtil;
+import java.util.function.Supplier;
 
 /**
  * The floor of Keyswap's architecture, for proxy-bench only (never shipped): Netty's HTTP codecs
@@ -39,6 +42,17 @@ public final class BareNettyProxy {
         int port = Integer.parseInt(args[0]);
         int upstreamPort = Integer.parseInt(args[1]);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
+        serve(group, "bare Netty proxy", port, upstreamPort,
+                () -> new ChannelHandler[] {new HttpServerCodec(), new ClientSide(upstreamPort)});
+    }
+
+    /**
+     * Listens on {@code port} with io_uring, each accepted connection's pipeline made of {@code
+     * perConnection}'s handlers, reading nothing until they turn auto-read on; returns when the
+     * listener closes.
+     */
+    static void serve(EventLoopGroup group, String name, int port, int upstreamPort, Supplier<ChannelHandler[]> perConnection)
+            throws InterruptedException {
         Channel server = new ServerBootstrap()
                 .group(group)
                 .channel(IoUringServerSocketChannel.class)
@@ -47,11 +61,11 @@ public final class BareNettyProxy {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(), new ClientSide(upstreamPort));
+                        ch.pipeline().addLast(perConnection.get());
                     }
                 })
                 .bind("127.0.0.1", port).sync().channel();
-        System.out.println("bare Netty proxy on 127.0.0.1:" + port + " -> 127.0.0.1:" + upstreamPort);
+        System.out.println(name + " on 127.0.0.1:" + port + " -> 127.0.0.1:" + upstreamPort);
         server.closeFuture().sync();
     }
 
@@ -67,17 +81,12 @@ public final class BareNettyProxy {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             Channel client = ctx.channel();
-            new Bootstrap()
-                    .group(client.eventLoop())
-                    .channel(IoUringSocketChannel.class)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .handler(new ChannelInitializer<>() {
+            connectBeside(client, upstreamPort, new ChannelInitializer<>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new HttpClientCodec(), new UpstreamSide(client));
+                            ch.pipeline().addLast(new HttpClientCodec(), new ForwardTo(client));
                         }
                     })
-                    .connect("127.0.0.1", upstreamPort)
                     .addListener((ChannelFutureListener) f -> {
                         if (f.isSuccess()) {
                             upstream = f.channel();
@@ -114,18 +123,31 @@ public final class BareNettyProxy {
         }
     }
 
-    /** Responses go back to the client as they arrive. */
-    private static final class UpstreamSide extends ChannelInboundHandlerAdapter {
-        private final Channel client;
+    /**
+     * Connects to the upstream on the client connection's own event loop, as Keyswap does; the
+     * client connection reads nothing until the caller's listener turns its auto-read on.
+     */
+    static ChannelFuture connectBeside(Channel client, int upstreamPort, ChannelHandler handler) {
+        return new Bootstrap()
+                .group(client.eventLoop())
+                .channel(IoUringSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(handler)
+                .connect("127.0.0.1", upstreamPort);
+    }
 
-        UpstreamSide(Channel client) {
-            this.client = client;
+    /** What one connection reads goes to the other as it arrives; when one closes, so does the other. */
+    static final class ForwardTo extends ChannelInboundHandlerAdapter {
+        private final Channel to;
+
+        ForwardTo(Channel to) {
+            this.to = to;
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (client.isActive()) {
-                client.write(msg, client.voidPromise());
+            if (to.isActive()) {
+                to.write(msg, to.voidPromise());
             } else {
                 ReferenceCountUtil.release(msg);
             }
@@ -133,12 +155,12 @@ public final class BareNettyProxy {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            client.flush();
+            to.flush();
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            client.close();
+            to.close();
         }
 
         @Override

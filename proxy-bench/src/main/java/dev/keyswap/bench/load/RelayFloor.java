@@ -1,14 +1,10 @@
 package dev.keyswap.bench.load;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
@@ -17,8 +13,6 @@ import io.netty.channel.uring.IoUringIoEvent;
 import io.netty.channel.uring.IoUringIoHandle;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringIoOps;
-import io.netty.channel.uring.IoUringServerSocketChannel;
-import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -70,51 +64,10 @@ public final class RelayFloor {
     // ---- channel: Netty's channels
 
     private static void channelRelay(MultiThreadIoEventLoopGroup group, int port, int upstreamPort) throws InterruptedException {
-        Channel server = new ServerBootstrap()
-                .group(group)
-                .channel(IoUringServerSocketChannel.class)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new ClientSide(upstreamPort));
-                    }
-                })
-                .bind("127.0.0.1", port).sync().channel();
-        System.out.println("channel relay on 127.0.0.1:" + port + " -> 127.0.0.1:" + upstreamPort);
-        server.closeFuture().sync();
+        BareNettyProxy.serve(group, "channel relay", port, upstreamPort, () -> new ChannelHandler[] {new ClientSide(upstreamPort)});
     }
 
-    /** Bytes from one side written to the other, as they come. */
-    private static final class Forward extends ChannelInboundHandlerAdapter {
-        private final Channel to;
-
-        Forward(Channel to) {
-            this.to = to;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            to.write(msg, to.voidPromise());
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            to.flush();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            to.close();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
-    }
-
+    /** Connects this client's own upstream, then relays both ways ({@link BareNettyProxy.ForwardTo}). */
     private static final class ClientSide extends ChannelInboundHandlerAdapter {
         private final int upstreamPort;
 
@@ -125,16 +78,13 @@ public final class RelayFloor {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             Channel client = ctx.channel();
-            new Bootstrap().group(client.eventLoop()).channel(IoUringSocketChannel.class)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .handler(new Forward(client))
-                    .connect("127.0.0.1", upstreamPort)
+            BareNettyProxy.connectBeside(client, upstreamPort, new BareNettyProxy.ForwardTo(client))
                     .addListener((ChannelFutureListener) f -> {
                         if (!f.isSuccess()) {
                             client.close();
                             return;
                         }
-                        ctx.pipeline().replace(this, "forward", new Forward(f.channel()));
+                        ctx.pipeline().replace(this, "forward", new BareNettyProxy.ForwardTo(f.channel()));
                         client.config().setAutoRead(true);
                     });
         }
@@ -144,11 +94,9 @@ public final class RelayFloor {
 
     private static final byte OP_SEND = 26;
     private static final byte OP_RECV = 27;
-    /** What an operation was for, in its completion's data. */
-    private static final short CLIENT_RECV = 1;
-    private static final short UPSTREAM_SEND = 2;
-    private static final short UPSTREAM_RECV = 3;
-    private static final short CLIENT_SEND = 4;
+    /** A completion's data: which direction (bit 1) and whether it ends a send (bit 0). */
+    private static final short SEND = 1;
+    private static final short TO_CLIENT = 2;
 
     /**
      * Connections are accepted and connected with blocking java.nio calls on a thread of their own
@@ -186,40 +134,63 @@ public final class RelayFloor {
     private static final class Pair implements IoUringIoHandle {
         private final SocketChannel clientChannel;
         private final SocketChannel upstreamChannel;
-        private final int clientFd;
-        private final int upstreamFd;
-        private final ByteBuffer toUpstream = ByteBuffer.allocateDirect(BUFFER_BYTES);
-        private final ByteBuffer toClient = ByteBuffer.allocateDirect(BUFFER_BYTES);
-        private final long toUpstreamAddress = PlatformDependent.directBufferAddress(toUpstream);
-        private final long toClientAddress = PlatformDependent.directBufferAddress(toClient);
-        /** Bytes received and not yet sent, and how many of them are sent, per direction. */
-        private int upstreamPending;
-        private int upstreamSent;
-        private int clientPending;
-        private int clientSent;
+        private final Direction toUpstream;
+        private final Direction toClient;
         private IoRegistration registration;
         private boolean closed;
 
         Pair(SocketChannel clientChannel, int clientFd, SocketChannel upstreamChannel, int upstreamFd) {
             this.clientChannel = clientChannel;
-            this.clientFd = clientFd;
             this.upstreamChannel = upstreamChannel;
-            this.upstreamFd = upstreamFd;
+            this.toUpstream = new Direction(clientFd, upstreamFd, (short) 0);
+            this.toClient = new Direction(upstreamFd, clientFd, TO_CLIENT);
         }
 
         void start(IoRegistration registration) {
             this.registration = registration;
-            recv(clientFd, toUpstreamAddress, CLIENT_RECV);
-            recv(upstreamFd, toClientAddress, UPSTREAM_RECV);
+            toUpstream.recv();
+            toClient.recv();
         }
 
-        private void recv(int fd, long address, short what) {
-            registration.submit(new IoUringIoOps(OP_RECV, (byte) 0, (short) 0, fd, 0, address, BUFFER_BYTES, 0, what,
-                    (short) 0, (short) 0, 0, 0));
+        /** Bytes received from one socket into one fixed buffer, then sent from it to the other. */
+        private final class Direction {
+            private final int fromFd;
+            private final int toFd;
+            private final short tag;
+            private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
+            private final long address = PlatformDependent.directBufferAddress(buffer);
+            /** Bytes received and not yet sent on, and how many of them are sent. */
+            private int pending;
+            private int sent;
+
+            Direction(int fromFd, int toFd, short tag) {
+                this.fromFd = fromFd;
+                this.toFd = toFd;
+                this.tag = tag;
+            }
+
+            void recv() {
+                submit(OP_RECV, fromFd, address, BUFFER_BYTES, tag);
+            }
+
+            void received(int bytes) {
+                pending = bytes;
+                sent = 0;
+                submit(OP_SEND, toFd, address, bytes, (short) (tag | SEND));
+            }
+
+            void sentSome(int bytes) {
+                sent += bytes;
+                if (sent < pending) {
+                    submit(OP_SEND, toFd, address + sent, pending - sent, (short) (tag | SEND));
+                } else {
+                    recv();
+                }
+            }
         }
 
-        private void send(int fd, long address, int length, short what) {
-            registration.submit(new IoUringIoOps(OP_SEND, (byte) 0, (short) 0, fd, 0, address, length, 0, what,
+        private void submit(byte op, int fd, long address, int length, short data) {
+            registration.submit(new IoUringIoOps(op, (byte) 0, (short) 0, fd, 0, address, length, 0, data,
                     (short) 0, (short) 0, 0, 0));
         }
 
@@ -234,34 +205,12 @@ public final class RelayFloor {
                 shutDown(); // end of stream or an error on either side: both go
                 return;
             }
-            switch (event.data()) {
-                case CLIENT_RECV -> {
-                    upstreamPending = res;
-                    upstreamSent = 0;
-                    send(upstreamFd, toUpstreamAddress, res, UPSTREAM_SEND);
-                }
-                case UPSTREAM_SEND -> {
-                    upstreamSent += res;
-                    if (upstreamSent < upstreamPending) {
-                        send(upstreamFd, toUpstreamAddress + upstreamSent, upstreamPending - upstreamSent, UPSTREAM_SEND);
-                    } else {
-                        recv(clientFd, toUpstreamAddress, CLIENT_RECV);
-                    }
-                }
-                case UPSTREAM_RECV -> {
-                    clientPending = res;
-                    clientSent = 0;
-                    send(clientFd, toClientAddress, res, CLIENT_SEND);
-                }
-                case CLIENT_SEND -> {
-                    clientSent += res;
-                    if (clientSent < clientPending) {
-                        send(clientFd, toClientAddress + clientSent, clientPending - clientSent, CLIENT_SEND);
-                    } else {
-                        recv(upstreamFd, toClientAddress, UPSTREAM_RECV);
-                    }
-                }
-                default -> shutDown();
+            short data = event.data();
+            Direction direction = (data & TO_CLIENT) != 0 ? toClient : toUpstream;
+            if ((data & SEND) != 0) {
+                direction.sentSome(res);
+            } else {
+                direction.received(res);
             }
         }
 
@@ -280,23 +229,18 @@ public final class RelayFloor {
                 return;
             }
             closed = true;
+            shutAndClose(clientChannel);
+            shutAndClose(upstreamChannel);
+        }
+
+        private static void shutAndClose(SocketChannel channel) {
             try {
-                clientChannel.shutdownInput().shutdownOutput();
+                channel.shutdownInput().shutdownOutput();
             } catch (IOException ignored) {
                 // already gone
             }
             try {
-                upstreamChannel.shutdownInput().shutdownOutput();
-            } catch (IOException ignored) {
-                // already gone
-            }
-            try {
-                clientChannel.close();
-            } catch (IOException ignored) {
-                // closing: nothing to do
-            }
-            try {
-                upstreamChannel.close();
+                channel.close();
             } catch (IOException ignored) {
                 // closing: nothing to do
             }
