@@ -20,6 +20,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.StringJoiner;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -756,6 +758,33 @@ public final class LoadHarness {
         System.out.println("\nJSON: " + file);
     }
 
+    /**
+     * Keyswap's CPU per unit over nginx's in each repetition of a scenario (the two ran minutes
+     * apart at most, on the same host): how far the verdict on the medians is from going the
+     * other way. Empty with one repetition.
+     */
+    private String cpuRatiosByRep(String scenario) {
+        Map<Object, Double> keyswap = new TreeMap<>();
+        Map<Object, Double> nginx = new TreeMap<>();
+        for (Map<String, Object> r : runs) {
+            if (scenario.equals(r.get("scenario")) && r.get("proxy_cpu_us_per_unit") instanceof Double cpu) {
+                if ("keyswap".equals(r.get("target"))) {
+                    keyswap.put(r.get("rep"), cpu);
+                } else if ("nginx".equals(r.get("target"))) {
+                    nginx.put(r.get("rep"), cpu);
+                }
+            }
+        }
+        StringJoiner ratios = new StringJoiner(", ", " (per repetition: ", "×)");
+        keyswap.forEach((rep, cpu) -> {
+            Double other = nginx.get(rep);
+            if (other != null && other > 0) {
+                ratios.add(String.format(Locale.ROOT, "%.2f", cpu / other));
+            }
+        });
+        return keyswap.size() > 1 ? ratios.toString() : "";
+    }
+
     private List<String> bars(Map<String, Map<String, Map<String, Object>>> med) {
         List<String> bars = new ArrayList<>();
         for (var e : med.entrySet()) {
@@ -764,7 +793,8 @@ public final class LoadHarness {
             Double kc = (Double) k.get("proxy_cpu_us_per_unit");
             Double nc = (Double) n.get("proxy_cpu_us_per_unit");
             if (kc != null && nc != null) {
-                bars.add(verdict(kc <= nc, String.format(Locale.ROOT, "%s: Keyswap CPU %.1f µs/unit ≤ nginx %.1f", e.getKey(), kc, nc)));
+                bars.add(verdict(kc <= nc, String.format(Locale.ROOT, "%s: Keyswap CPU %.1f µs/unit ≤ nginx %.1f%s", e.getKey(), kc, nc,
+                        cpuRatiosByRep(e.getKey()))));
             }
         }
         for (String s : List.of("chat c=64", "chat c=256")) {
