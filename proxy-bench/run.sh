@@ -9,7 +9,8 @@
 # unrecorded pass of the whole matrix before the first repetition; 0 skips it), REPS, RATE (paced req/s),
 # STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
 # default on >=2 CPUs: proxies on CPU 0, wrk + clients + upstream on the rest; set both empty to
-# disable pinning), SKIP_BUILD=1.
+# disable pinning), SKIP_BUILD=1, KEEP_WORK=1 (keep the run's work directory, with Keyswap's database and
+# the servers' logs, which is otherwise removed after a run that finished; a failed run keeps it).
 # Everything listens on and talks to 127.0.0.1 only. Every process started here is stopped on exit.
 set -euo pipefail
 

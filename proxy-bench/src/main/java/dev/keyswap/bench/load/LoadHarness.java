@@ -16,6 +16,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The end-to-end load harness behind {@code proxy-bench/run.sh}: one bench upstream, Keyswap started
@@ -37,7 +39,7 @@ import java.util.function.Function;
  * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
  * pinning), {@code DURATION}, {@code WARMUP}, {@code JIT_WARMUP}, {@code SHAPE_PASS}, {@code REPS}, {@code RATE}, {@code STREAMS},
- * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}.
+ * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}, {@code KEEP_WORK}.
  */
 public final class LoadHarness {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -106,10 +108,30 @@ public final class LoadHarness {
     public static void main(String[] args) throws Exception {
         Runtime.getRuntime().addShutdownHook(new Thread(LoadHarness::stopChildren, "stop-children"));
         LoadHarness h = new LoadHarness();
+        boolean finished = false;
         try {
             h.runAll();
+            finished = true;
         } finally {
             stopChildren();
+            h.removeWork(finished);
+        }
+    }
+
+    /**
+     * The work directory holds Keyswap's database (~450 MB after a full run), the servers' configs
+     * and logs: removed after a run that finished, so that repeated runs do not fill the disk, and
+     * kept after one that failed (or with {@code KEEP_WORK=1}) for its logs.
+     */
+    private void removeWork(boolean finished) throws IOException {
+        if (!finished || "1".equals(env.get("KEEP_WORK"))) {
+            log("work dir kept: " + work);
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(work)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
