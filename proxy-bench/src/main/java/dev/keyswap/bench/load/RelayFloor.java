@@ -120,9 +120,10 @@ public final class RelayFloor {
             client.setOption(StandardSocketOptions.TCP_NODELAY, true);
             upstream.setOption(StandardSocketOptions.TCP_NODELAY, true);
             Pair pair = new Pair(client, (int) fdVal.invoke(client), upstream, (int) fdVal.invoke(upstream));
+            // The registration's promise is the loop's own, so this listener already runs on the loop.
             loop.register(pair).addListener(f -> {
                 if (f.isSuccess()) {
-                    loop.execute(() -> pair.start((IoRegistration) f.getNow()));
+                    pair.start((IoRegistration) f.getNow());
                 } else {
                     pair.close();
                 }
