@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -26,8 +27,17 @@ public final class PriceTable {
     private static final String DEFAULTS = "/keyswap/model-prices.json";
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private record Price(double inputPerMillion, double outputPerMillion) {
+    /**
+     * A model's prices; {@code *PicoPerToken} the same in picodollars (10^-12 USD) per token, or
+     * {@link #INEXACT} for a price with more than six decimals.
+     */
+    private record Price(double inputPerMillion, double outputPerMillion, long inputPicoPerToken, long outputPicoPerToken) {
+        static Price of(double inputPerMillion, double outputPerMillion) {
+            return new Price(inputPerMillion, outputPerMillion, picoPerToken(inputPerMillion), picoPerToken(outputPerMillion));
+        }
     }
+
+    private static final long INEXACT = -1;
 
     private final Map<String, Price> exact;
     /** Keys longest first, so the first prefix hit is the longest. */
@@ -64,7 +74,7 @@ public final class PriceTable {
             if (model.startsWith("_")) {
                 continue;
             }
-            prices.put(model, new Price(price(model, entry.getValue(), "input"), price(model, entry.getValue(), "output")));
+            prices.put(model, Price.of(price(model, entry.getValue(), "input"), price(model, entry.getValue(), "output")));
         }
         return new PriceTable(prices);
     }
@@ -81,7 +91,15 @@ public final class PriceTable {
         }
     }
 
-    /** Cost in USD, or null when the model is unknown or a token count was not reported. */
+    /**
+     * Cost in USD, or null when the model is unknown or a token count was not reported.
+     *
+     * <p>Prices of up to six decimals (USD per million tokens) are whole picodollars per token,
+     * so a cost is summed exactly in picodollars and is the double nearest that decimal: one
+     * token at 0.15 and two at 0.6 cost 1.35E-6, where summing doubles gave 1.3499999999999998E-6.
+     * Such a cost is also stored faster (UsageBlock writes its picodollars' digits). A longer
+     * price, or a sum past a {@code long}, is computed in doubles.
+     */
     public Double cost(TokenUsage usage) {
         if (usage == null || usage.model() == null || usage.inputTokens() == null || usage.outputTokens() == null) {
             return null;
@@ -90,7 +108,29 @@ public final class PriceTable {
         if (price == null) {
             return null;
         }
-        return (usage.inputTokens() * price.inputPerMillion() + usage.outputTokens() * price.outputPerMillion()) / 1_000_000d;
+        long in = usage.inputTokens();
+        long out = usage.outputTokens();
+        if (price.inputPicoPerToken() != INEXACT && price.outputPicoPerToken() != INEXACT) {
+            try {
+                long pico = Math.addExact(Math.multiplyExact(in, price.inputPicoPerToken()),
+                        Math.multiplyExact(out, price.outputPicoPerToken()));
+                return pico / 1e12;
+            } catch (ArithmeticException e) {
+                // beyond 9.2 million USD: in doubles
+            }
+        }
+        return (in * price.inputPerMillion() + out * price.outputPerMillion()) / 1_000_000d;
+    }
+
+    /** USD per million tokens as whole picodollars per token, or INEXACT. */
+    private static long picoPerToken(double usdPerMillion) {
+        // valueOf: the decimal the table wrote (its shortest form), not the double's binary expansion.
+        BigDecimal pico = BigDecimal.valueOf(usdPerMillion).movePointRight(6);
+        try {
+            return pico.longValueExact();
+        } catch (ArithmeticException e) {
+            return INEXACT;
+        }
     }
 
     private Price find(String model) {

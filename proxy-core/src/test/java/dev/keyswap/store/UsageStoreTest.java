@@ -165,6 +165,37 @@ class UsageStoreTest {
     }
 
     @Test
+    void costsReadBackExactlyWholePicodollarsWrittenAsTheirDigits() throws Exception {
+        // Whole picodollars (PriceTable's costs) take the short form; anything else the shortest
+        // decimal. Both must read back as the very same double, sign of zero included.
+        List<Double> costs = new ArrayList<>(List.of(6.0e-6, 0.0, -0.0, 1e-12, -3e-12, 0.00375, 5.0, 1234567.891234,
+                9007199254740992e-12, 9007199254740993e-12, 5.999999999999999e-6, 1e-13, 0.1 + 0.2, 1.5e300, -2.5e-300,
+                Double.MIN_VALUE, Double.MAX_VALUE));
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 600; i++) {
+            costs.add(switch (i % 3) {
+                case 0 -> random.nextInt(10_000_000) / 1e12; // a few cents or less
+                case 1 -> (random.nextLong() >> 8) / 1e12; // 55 bits: past a double's exact whole numbers
+                default -> random.nextDouble() * Math.pow(10, random.nextInt(20) - 12);
+            });
+        }
+        List<UsageRecord> batch = new ArrayList<>();
+        for (int i = 0; i < costs.size(); i++) {
+            batch.add(new UsageRecord(T0, "req-cost-" + i, "act_admin", "key_1", "openai", null, "POST", "/v1/a",
+                    200, 1, 1, 1, 1, "m", 1L, 1L, costs.get(i)));
+        }
+        store.insertBatch(batch);
+        for (UsageRecord r : batch) {
+            Double read = store.findByRequestId(r.requestId()).orElseThrow().costUsd();
+            assertEquals(0, Double.compare(r.costUsd(), read), r.requestId() + ": " + r.costUsd() + " read back as " + read);
+        }
+        assertEquals(List.of("1", "1", "1"), rows("SELECT json_valid(data, 8) FROM usage_blocks"));
+        assertEquals(List.of("6e-6|0e0|375e-5|5e0"), rows("SELECT (data -> '$[0][11]') || '|' || (data -> '$[1][11]') || '|'"
+                + " || (data -> '$[5][11]') || '|' || (data -> '$[6][11]') FROM usage_blocks ORDER BY id LIMIT 1"),
+                "whole picodollars as digits and an exponent");
+    }
+
+    @Test
     void aCostThatIsNotANumberIsStoredAsNone() {
         UsageRecord nan = new UsageRecord(T0, "req-nan", "act_admin", "key_1", "openai", null, "POST", "/v1/a",
                 200, 1, 1, 1, 1, null, null, null, Double.NaN);

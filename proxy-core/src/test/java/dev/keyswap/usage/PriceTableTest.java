@@ -32,6 +32,23 @@ class PriceTableTest {
     }
 
     @Test
+    void pricesOfUpToSixDecimalsCostTheExactDecimal() {
+        // In doubles 1 * 0.15 + 2 * 0.6 over a million is 1.3499999999999998E-6; in picodollars 1,350,000.
+        assertEquals(1.35e-6, TABLE.cost(new TokenUsage("gpt-4o-mini", 1L, 2L)));
+        assertEquals(4.35e-6, TABLE.cost(new TokenUsage("gpt-4o-mini-2024-07-18", 1L, 7L)));
+        assertEquals(0.00375, TABLE.cost(new TokenUsage("gpt-4o", 300L, 300L)));
+        assertEquals(-2.5e-6, TABLE.cost(new TokenUsage("gpt-4o", -1L, 0L)), "a count as reported, sign and all");
+    }
+
+    @Test
+    void longerPricesAndHugeCountsAreCostInDoubles() {
+        PriceTable fine = load("{\"tiny\": {\"input\": 0.0000001, \"output\": 0.1234567}}");
+        assertEquals((3 * 0.0000001 + 5 * 0.1234567) / 1_000_000d, fine.cost(new TokenUsage("tiny", 3L, 5L)));
+        assertEquals((Long.MAX_VALUE * 2.5 + 0 * 10.0) / 1_000_000d, TABLE.cost(new TokenUsage("gpt-4o", Long.MAX_VALUE, 0L)),
+                "a sum past a long's picodollars");
+    }
+
+    @Test
     void unknownModelHasNoCost() {
         assertNull(TABLE.cost(new TokenUsage("llama-3-70b", 10L, 10L)));
         assertNull(TABLE.cost(new TokenUsage("gpt-4", 10L, 10L))); // a prefix of a key is not a match
