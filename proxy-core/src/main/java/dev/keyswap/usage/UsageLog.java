@@ -38,6 +38,12 @@ public final class UsageLog implements AutoCloseable {
     private final long flushIntervalNanos;
     /** Set (before an unpark) when the writer must not wait out its interval. */
     private volatile boolean urgent;
+    /**
+     * True while the writer, having found the queue empty, parks with no deadline: the next
+     * record() must wake it. An idle Keyswap (a sidecar between bursts) then has no writer turns
+     * at all, where a timed wait woke it once per flush interval for nothing.
+     */
+    private volatile boolean idle;
     /** Records queued since the writer last drained: wakes it early once a batch is ready. */
     private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
     private final ArrayBlockingQueue<Object> queue;
@@ -85,6 +91,9 @@ public final class UsageLog implements AutoCloseable {
             if (!closed && queue.offer(record)) {
                 if (pending.incrementAndGet() == maxBatch) {
                     hurry(); // a full batch need not wait out the interval
+                } else if (idle) {
+                    idle = false;
+                    LockSupport.unpark(writer); // the first record after a quiet spell starts the interval
                 }
                 return true;
             }
@@ -156,7 +165,9 @@ public final class UsageLog implements AutoCloseable {
      * Writes once per flush interval whatever has queued meanwhile, or sooner when a batch's
      * worth, a flush or close asks for it. The writer never waits on the queue itself: an event
      * loop's offer() then finds no waiter to signal, so recording costs no thread wake-up per
-     * request, and records arriving together share one transaction.
+     * request, and records arriving together share one transaction. Only when a write leaves the
+     * queue empty does the writer sleep until the next record wakes it (at most one wake-up per
+     * flush interval, and none while nothing is recorded).
      */
     private void runWriter() {
         List<Object> drained = new ArrayList<>(maxBatch);
@@ -194,8 +205,23 @@ public final class UsageLog implements AutoCloseable {
                 }
             }
             write(batch);
+            sleepWhileNothingIsQueued();
             deadline = System.nanoTime() + flushIntervalNanos;
         }
+    }
+
+    /**
+     * Parks with no deadline while the queue stays empty. {@code idle} is set before the queue is
+     * looked at, and record() reads it after its offer, so one of the two sees the other: either
+     * this sees the record, or record() sees {@code idle} and unparks (a permit given before the
+     * park makes the park return at once).
+     */
+    private void sleepWhileNothingIsQueued() {
+        idle = true;
+        while (!urgent && queue.isEmpty()) {
+            LockSupport.park(this);
+        }
+        idle = false;
     }
 
     /** Wakes the writer before its interval is up. */

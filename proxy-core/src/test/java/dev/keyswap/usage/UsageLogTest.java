@@ -141,6 +141,58 @@ class UsageLogTest {
     }
 
     @Test
+    void anIdleWriterSleepsWithoutADeadlineUntilTheNextRecord() throws Exception {
+        AtomicReference<Thread> writer = new AtomicReference<>();
+        java.util.concurrent.LinkedBlockingQueue<Long> writtenAt = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (UsageLog usageLog = new UsageLog(batch -> {
+            writer.set(Thread.currentThread());
+            writtenAt.add(System.nanoTime());
+        }, 100, 1_000, Duration.ofMillis(50))) {
+            usageLog.record(record("first"));
+            assertTrue(writtenAt.poll(10, TimeUnit.SECONDS) != null);
+            // Nothing queued: the writer parks with no timeout (a timed wait would be TIMED_WAITING
+            // and wake every interval for nothing).
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (writer.get().getState() != Thread.State.WAITING && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertEquals(Thread.State.WAITING, writer.get().getState());
+            Thread.sleep(200); // four intervals: it stays asleep
+            assertEquals(Thread.State.WAITING, writer.get().getState());
+
+            long recordedAt = System.nanoTime();
+            usageLog.record(record("second"));
+            Long second = writtenAt.poll(10, TimeUnit.SECONDS);
+            assertTrue(second != null, "a record after a quiet spell must wake the writer");
+            long waitedMillis = TimeUnit.NANOSECONDS.toMillis(second - recordedAt);
+            assertTrue(waitedMillis >= 40, "written after " + waitedMillis + " ms, before the interval");
+            assertEquals(2, usageLog.writtenCount());
+        }
+    }
+
+    @Test
+    void recordsArrivingAsTheWriterFallsAsleepAreNeverLeftBehind() throws Exception {
+        // Each record is the only one queued, so the writer falls asleep after nearly every write:
+        // a record that slipped between its look at the queue and its park would wait forever.
+        RecordingSink sink = new RecordingSink();
+        try (UsageLog usageLog = new UsageLog(sink, 100, 1_000, Duration.ofNanos(1))) {
+            java.util.Random random = new java.util.Random(7);
+            for (int i = 0; i < 2_000; i++) {
+                assertTrue(usageLog.record(record("r" + i)));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (usageLog.writtenCount() < i + 1) {
+                    assertTrue(System.nanoTime() < until, "record " + i + " was never written");
+                    Thread.onSpinWait();
+                }
+                if (random.nextInt(4) == 0) {
+                    Thread.sleep(0, random.nextInt(50_000));
+                }
+            }
+            assertEquals(2_000, sink.requestIds().size());
+        }
+    }
+
+    @Test
     void closeDrainsEverythingQueuedAndThenRefusesRecords() {
         RecordingSink sink = new RecordingSink();
         UsageLog usageLog = new UsageLog(sink, 1_000, 7, AN_HOUR);

@@ -161,6 +161,18 @@ class LauncherTest {
         assertServes(List.of("KEYSWAP_CDS=off"));
     }
 
+    @Test
+    void serveSamplesTheJvmStatisticsOnceASecondUnlessToldOtherwise() throws Exception {
+        List<String> defaults = assertServes(List.of());
+        assertTrue(defaults.contains("-XX:PerfDataSamplingInterval=1000"), "serve's JVM arguments: " + defaults);
+
+        // KEYSWAP_JAVA_OPTS come last, so the user's value is the one the JVM keeps.
+        List<String> told = assertServes(List.of("KEYSWAP_JAVA_OPTS=-XX:PerfDataSamplingInterval=50"));
+        int launchers = told.indexOf("-XX:PerfDataSamplingInterval=1000");
+        int users = told.indexOf("-XX:PerfDataSamplingInterval=50");
+        assertTrue(launchers >= 0 && users > launchers, "serve's JVM arguments: " + told);
+    }
+
     // --- helpers ---
 
     private record Run(int code, String stdout, String stderr) {
@@ -195,8 +207,11 @@ class LauncherTest {
         assertServes(List.of());
     }
 
-    /** {@code ./keyswap serve} answers /healthz, then stops with 0 on SIGTERM. */
-    private void assertServes(List<String> env) throws Exception {
+    /**
+     * {@code ./keyswap serve} answers /healthz, then stops with 0 on SIGTERM. Returns the JVM's
+     * arguments as the running process had them (the launcher execs java, so it is that process).
+     */
+    private List<String> assertServes(List<String> env) throws Exception {
         Process serve = launcher(env, "serve", "--config", config.toString()).start();
         processes.add(serve);
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
@@ -214,9 +229,11 @@ class LauncherTest {
             }
         }
         assertEquals(200, status, "/healthz never answered 200:\n" + Files.readString(dir.resolve("stderr.txt")));
+        List<String> arguments = List.of(serve.info().arguments().orElse(new String[0]));
         serve.destroy();
         assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
         assertEquals(0, serve.exitValue(), Files.readString(dir.resolve("stderr.txt")));
+        return arguments;
     }
 
     private static void assertOnlyAToken(String stdout) {
