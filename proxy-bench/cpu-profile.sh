@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a proxied request's CPU goes: Keyswap and nginx (header swap only) in front of the same
 # bench upstream, each warmed up, then measured under one wrk load, with CPU per request split by
-# thread (event loops, usage writer, JIT, GC) and into user and kernel time. PROFILE=1 also
+# thread (event loops, usage writer, JIT, GC) and into user and kernel time, with each thread's
+# sleeps per request (voluntary context switches: how often it waited for work). PROFILE=1 also
 # samples Keyswap with async-profiler (fetched from Maven Central) and prints the hottest frames.
 #
 #   proxy-bench/cpu-profile.sh                      # c=64, 20 s warm-up, 10 s measured
@@ -44,11 +45,12 @@ CP="$BENCH_CP"
 LUA="$ROOT/proxy-bench/harness/bench.lua"
 
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; } # utime stime, in clock ticks
-threads() { # thread name (spaces squeezed), its utime+stime and its utime
+threads() { # thread name (spaces squeezed), its utime+stime, its utime and its sleeps (voluntary context switches)
   for t in /proc/"$1"/task/*; do
     # Fields after "pid (comm) ", which may hold spaces ("C2 CompilerThre"): utime is then the 12th, stime the 13th.
-    printf '%s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12+$13, $12}' || echo 0 0)"
-  done | awk '{a[$1]+=$2; u[$1]+=$3} END {for (k in a) print k, a[k], u[k]}' | sort
+    printf '%s %s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12+$13, $12}' || echo 0 0)" \
+      "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null || echo 0)"
+  done | awk '{a[$1]+=$2; u[$1]+=$3; w[$1]+=$4} END {for (k in a) print k, a[k], u[k], w[k] + 0}' | sort
 }
 HZ=$(getconf CLK_TCK)
 segs() { awk '/^Tcp:/ && ++n == 2 {print $12}' /proc/net/snmp; } # TCP segments sent, machine-wide
@@ -161,13 +163,13 @@ measure() { # name pid url auth
   (( errors == 0 )) || echo "WARNING: $name answered $errors of $n requests with an error or not at all; its figures are not comparable" >&2
   awk -v n="$n" -v hz="$HZ" -v name="$name" -v c="$C" -v d="$D" \
       -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v p50="$(field "$r" p50_us)" -v p99="$(field "$r" p99_us)" \
-      -v g=$((g1 - g0)) 'BEGIN {
-    printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)  %.2f TCP segments/req\n",
-      name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n, g / n }'
+      -v g=$((g1 - g0)) -v w="$(join "$WORK/t0" "$WORK/t1" | awk '{w += $7 - $4} END {print w + 0}')" 'BEGIN {
+    printf "%-8s c=%-3d %8.0f req/s  p50 %6d us  p99 %7d us  CPU %6.1f us/req (user %5.1f, kernel %5.1f)  %.2f TCP segments/req  %.2f sleeps/req\n",
+      name, c, n / d, p50, p99, (u + s) * 1e6 / hz / n, u * 1e6 / hz / n, s * 1e6 / hz / n, g / n, w / n }'
   if [[ "$name" == keyswap || "$name" == bare ]]; then
     # Per thread, with its user time: the event loop's kernel time flips between runs (see docs/performance.md).
-    join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$4 > $2 {
-      printf "           %-22s %6.1f us/req (user %5.1f)\n", $1, ($4 - $2) * 1e6 / hz / n, ($5 - $3) * 1e6 / hz / n }' \
+    join "$WORK/t0" "$WORK/t1" | awk -v n="$n" -v hz="$HZ" '$5 > $2 {
+      printf "           %-22s %6.1f us/req (user %5.1f)  %.2f sleeps/req\n", $1, ($5 - $2) * 1e6 / hz / n, ($6 - $3) * 1e6 / hz / n, ($7 - $4) / n }' \
       | sort -k2 -rn -t' '
   fi
 }

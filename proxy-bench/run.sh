@@ -4,10 +4,12 @@
 #
 #   proxy-bench/run.sh            # full matrix, ~18 minutes
 #   QUICK=1 proxy-bench/run.sh    # smoke version, ~3 minutes
+#   SCENARIOS="chat c=64,paced" REPS=5 proxy-bench/run.sh   # measure only these (after the same warm-up and pass of every shape)
 #
 # Knobs (environment): DURATION (s per measured run), WARMUP (s), JIT_WARMUP (s), SHAPE_PASS (1: one
 # unrecorded pass of the whole matrix before the first repetition; 0 skips it), REPS, RATE (paced req/s),
-# STREAMS, STREAM_INTERVAL_MS, BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
+# STREAMS, STREAM_INTERVAL_MS, SCENARIOS (comma-separated scenario names or their first words: "chat c=1", "chat", "sse20", "paced",
+# "sse1000", "upload", "download"; default all), BULK_BYTES, BULK_REPS, BULK_WARMUP_BYTES, PROXY_CPUS / LOAD_CPUS (taskset CPU lists;
 # default on >=2 CPUs: proxies on CPU 0, wrk + clients + upstream on the rest; set both empty to
 # disable pinning), SKIP_BUILD=1, KEEP_WORK=1 (keep the run's work directory, with Keyswap's database and
 # the servers' logs, which is otherwise removed after a run that finished; a failed run keeps it).

@@ -33,13 +33,14 @@ import java.util.stream.Stream;
  * The end-to-end load harness behind {@code proxy-bench/run.sh}: one bench upstream, Keyswap started
  * the way users start it ({@code ./keyswap serve}, so with the launcher's JVM options) with a real
  * config (SQLite, token check, routing, key swap, usage log), and nginx doing only the header swap;
- * then the matrix with targets interleaved (direct, nginx, Keyswap) in every repetition, one table
+ * then the matrix with targets interleaved in every repetition (direct, nginx, Keyswap, each repetition
+ * starting one target further on), one table
  * on stdout and all raw figures as JSON under {@code proxy-bench/results/}.
  *
  * <p>Settings come from the environment (run.sh sets them): {@code KS_LAUNCHER}, {@code KS_RESULTS},
  * {@code KS_PIDFILE}, {@code QUICK}, {@code PROXY_CPUS}/{@code LOAD_CPUS} (taskset lists; empty = no
  * pinning), {@code DURATION}, {@code WARMUP}, {@code JIT_WARMUP}, {@code SHAPE_PASS}, {@code REPS}, {@code RATE}, {@code STREAMS},
- * {@code STREAM_INTERVAL_MS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}, {@code KEEP_WORK}.
+ * {@code STREAM_INTERVAL_MS}, {@code SCENARIOS}, {@code BULK_BYTES}, {@code BULK_REPS}, {@code BULK_WARMUP_BYTES}, {@code KEEP_WORK}.
  */
 public final class LoadHarness {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -61,6 +62,12 @@ public final class LoadHarness {
     private final int streamIntervalMs = intEnv("STREAM_INTERVAL_MS", quick ? 100 : 250);
     private final long bulkBytes = Long.parseLong(env.getOrDefault("BULK_BYTES", Long.toString(1L << 30)));
     private final int bulkReps = intEnv("BULK_REPS", 1);
+    /**
+     * Comma-separated scenarios to run, each a name or its first words ("chat c=64,paced"); empty
+     * runs the whole matrix.
+     */
+    private final List<String> only = Arrays.stream(env.getOrDefault("SCENARIOS", "").split(","))
+            .map(String::trim).filter(n -> !n.isEmpty()).toList();
     /**
      * Unrecorded transfer each way per target before the recorded ones. The bulk path is code the
      * chat warm-up never ran (large buffers, writability turns), and with 64 KiB per event it takes
@@ -166,20 +173,10 @@ public final class LoadHarness {
         // after tens of thousands of connections. Without this its compiling landed in the measured
         // streams runs: cpu-profile.sh MODE=streams C=1000, C2 11.9 us per event after a 30 s
         // warm-up of that load, 0.2 after 120 s (0.6 after 60 s of rounds without pauses).
+        // (The warm-up itself runs below the matrix, which is named first to check SCENARIOS.)
         int jitWarmup = intEnv("JIT_WARMUP", quick ? 6 : 60);
         // The SSE warm-up, and the streams scenario's prime below.
         int thirdOfWarmup = Math.max(2, jitWarmup / 3);
-        log("warming up every target: chat c=64 for " + jitWarmup + " s in runs of up to " + WARMUP_RUN_S
-                + " s, then sse20 c=16 for " + thirdOfWarmup + " s, then rounds of " + streams
-                + " streams for " + jitWarmup + " s (and " + thirdOfWarmup
-                + " s more of stream rounds, spaced as measured, before the streams scenario)");
-        for (Target t : targets) {
-            for (int left = jitWarmup; left > 0; left -= WARMUP_RUN_S) {
-                wrk(t, 64, Math.min(left, WARMUP_RUN_S), false);
-            }
-            wrk(t, 16, thirdOfWarmup, true);
-            streamRounds(t, 0, jitWarmup);
-        }
 
         /**
          * A scenario: what every target gets once before its first repetition (beyond the
@@ -207,6 +204,29 @@ public final class LoadHarness {
         matrix.add(new Scenario("sse" + streams + " streams", t -> streamRounds(t, streamIntervalMs, thirdOfWarmup),
                 this::streamsRound, this::manyStreams));
 
+        // A SCENARIOS name that matches no scenario stops the run before minutes of warm-up.
+        if (!only.isEmpty()) {
+            List<String> names = new ArrayList<>(matrix.stream().map(Scenario::name).toList());
+            names.addAll(List.of("upload", "download"));
+            for (String wanted : only) {
+                if (names.stream().noneMatch(n -> namedBy(n, wanted))) {
+                    throw new IllegalArgumentException("SCENARIOS names '" + wanted + "', which matches no scenario of " + names);
+                }
+            }
+        }
+
+        log("warming up every target: chat c=64 for " + jitWarmup + " s in runs of up to " + WARMUP_RUN_S
+                + " s, then sse20 c=16 for " + thirdOfWarmup + " s, then rounds of " + streams
+                + " streams for " + jitWarmup + " s (and " + thirdOfWarmup
+                + " s more of stream rounds, spaced as measured, before the streams scenario)");
+        for (Target t : targets) {
+            for (int left = jitWarmup; left > 0; left -= WARMUP_RUN_S) {
+                wrk(t, 64, Math.min(left, WARMUP_RUN_S), false);
+            }
+            wrk(t, 16, thirdOfWarmup, true);
+            streamRounds(t, 0, jitWarmup);
+        }
+
         // Then one unrecorded pass of the whole matrix, every shape of load once, before the first
         // measured repetition. The warm-up above is chat at c=64, SSE at c=16 and the streams;
         // when the load then changed shape (c=16 to c=64 to c=256, chat to SSE), compiled code met
@@ -224,18 +244,21 @@ public final class LoadHarness {
                 }
             }
         }
+        // SCENARIOS picks what is measured; the pass above ran every shape all the same, so that
+        // what is measured is the server a full run measures.
+        matrix.removeIf(sc -> !measured(sc.name()));
         for (Scenario s : matrix) {
             for (Target t : targets) {
                 s.prime().accept(t);
             }
             for (int rep = 1; rep <= reps; rep++) {
-                for (Target t : targets) {
+                for (Target t : inTurn(targets, rep)) {
                     s.warm().accept(t);
                     measure(s.name(), rep, t, s.run());
                 }
             }
         }
-        if (bulkWarmupBytes > 0) {
+        if (bulkWarmupBytes > 0 && (measured("upload") || measured("download"))) {
             log("warming up the bulk path of every target: " + (bulkWarmupBytes >> 20) + " MiB each way");
             for (Target t : targets) {
                 for (boolean upload : new boolean[]{true, false}) {
@@ -246,14 +269,45 @@ public final class LoadHarness {
             }
         }
         for (String dir : new String[]{"upload", "download"}) {
+            if (!measured(dir)) {
+                continue;
+            }
             for (int rep = 1; rep <= bulkReps; rep++) {
-                for (Target t : targets) {
+                for (Target t : inTurn(targets, rep)) {
                     measureBulk(dir, rep, t);
                 }
             }
         }
         facts.put("usage", usageCheck());
         report();
+    }
+
+    /** Whether the scenario of this name is measured: SCENARIOS names it, or is unset. */
+    private boolean measured(String scenario) {
+        return only.isEmpty() || only.stream().anyMatch(wanted -> namedBy(scenario, wanted));
+    }
+
+    /**
+     * Whether {@code wanted} is the scenario's name or its first whole words: "chat" names every
+     * chat scenario, "chat c=1" names "chat c=1" and not "chat c=16".
+     */
+    static boolean namedBy(String scenario, String wanted) {
+        return scenario.equals(wanted) || scenario.startsWith(wanted + " ");
+    }
+
+    /**
+     * The targets in repetition {@code rep}'s order: each repetition starts one target further on
+     * (direct, nginx, Keyswap; then nginx, Keyswap, direct; ...), so over three repetitions every
+     * target runs once in every place. In one fixed order Keyswap always ran right after nginx,
+     * and whatever the place does (the host's drift within a repetition, the upstream just
+     * hammered by the target before) fell on one target only.
+     */
+    private static <T> List<T> inTurn(List<T> targets, int rep) {
+        List<T> turned = new ArrayList<>(targets.size());
+        for (int i = 0; i < targets.size(); i++) {
+            turned.add(targets.get((i + rep - 1) % targets.size()));
+        }
+        return turned;
     }
 
     // ---------------------------------------------------------------- processes
