@@ -90,9 +90,16 @@ final class CredentialResolver {
             if (partialId == null || partial == null) {
                 return done(ProxyError.badRequest("bad_split_key", "a split key needs both X-Partial-Key-Id and X-Partial-Key"));
             }
+            // A part that does not open the key is the client's error (400, one answer for every
+            // way it can be wrong); storage that cannot be read is not, and goes on to the 503
+            // every other lookup answers with.
             return directory.splitKey(partialId.trim(), partial.trim(), key, p.name())
                     .handle((providerKey, error) -> {
-                        if (error != null || providerKey.isEmpty()) {
+                        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                        if (cause != null && !(cause instanceof VaultException)) {
+                            throw error instanceof CompletionException ce ? ce : new CompletionException(error);
+                        }
+                        if (cause != null || providerKey.isEmpty()) {
                             return Resolution.refuse(ProxyError.badRequest("bad_split_key", "the split key or its client part is not valid"));
                         }
                         return Resolution.of(providerCredential(p, request, providerKey.get()));

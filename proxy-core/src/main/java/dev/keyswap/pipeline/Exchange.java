@@ -489,9 +489,12 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             return;
         }
         if (responseState == ResponseState.AWAITING && !request.hasBody && !retried
-                && UpstreamConnector.wasReused(upstream)) {
+                && idempotent(request.head.method) && UpstreamConnector.wasReused(upstream)) {
             // A pooled connection the upstream had closed just as we sent on it. The request has
             // no body, so all of it is still in hand and it can go again on a fresh connection.
+            // Only if sending it twice means what sending it once does: the upstream may have
+            // acted on it before closing, and a proxy must not retry a POST on its own
+            // (RFC 9110 section 9.2.2).
             retried = true;
             relay.metrics.retries.increment();
             upstream = null;
@@ -512,6 +515,17 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         } else {
             abort();
         }
+    }
+
+    /**
+     * The request body grew past the limit as it came (chunked). The upstream has had part of
+     * it, so its connection goes; the client gets 413 if nothing of the answer has gone out.
+     */
+    void onClientBodyTooLarge(ProxyError error) {
+        if (finished) {
+            return;
+        }
+        failBeforeResponse(error);
     }
 
     void onClientClosed() {
@@ -622,5 +636,11 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         long whole = m / 1000;
         long frac = m % 1000;
         return whole + "." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + frac;
+    }
+
+    /** GET, HEAD, OPTIONS, TRACE, PUT and DELETE (RFC 9110 section 9.2.2). */
+    static boolean idempotent(HttpMethod method) {
+        return method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
+                || method == HttpMethod.TRACE || method == HttpMethod.PUT || method == HttpMethod.DELETE;
     }
 }

@@ -226,9 +226,23 @@ abstract class HeadFields {
         }
     }
 
+    /** Marks every field named {@code name[from, to)} dropped as {@link #drop} does, the framing fields excepted. */
+    private void dropNominated(byte[] name, int from, int to) {
+        for (int i = 0; i < fields; i++) {
+            if (kind[i] != CONTENT_LENGTH && kind[i] != TRANSFER_ENCODING && !dropped[i]
+                    && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
+                dropped[i] = true;
+            }
+        }
+    }
+
     /**
      * Reads a Connection field's options (RFC 9110 section 7.6.1): close, keep-alive, or the name
      * of a field meant for this hop only, dropped when {@code dropNamed} (once every field is read).
+     * The framing fields are never dropped so: the message was read by them, and the next hop
+     * must read it by the same ones. Dropping a nominated Content-Length sent its body on as a
+     * message of its own (request smuggling onto a pooled upstream connection), and a response's
+     * on as one the client could only read to the connection's close.
      */
     final void connectionOptions(int field, boolean dropNamed) {
         byte[] b = bytes;
@@ -254,7 +268,7 @@ abstract class HeadFields {
             } else if (e > s) {
                 connectionNominates = true;
                 if (dropNamed) {
-                    drop(b, s, e);
+                    dropNominated(b, s, e);
                 }
             }
             p = comma + 1;

@@ -40,6 +40,12 @@ public record ProxyError(HttpResponseStatus status, String type, String code, St
         return new ProxyError(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_error", code, message);
     }
 
+    /** A request body over {@code server.max_body_bytes}, told by its Content-Length or as its chunks arrive. */
+    public static ProxyError bodyTooLarge(long maxBodyBytes) {
+        return new ProxyError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request_error",
+                "body_too_large", "request body is larger than " + maxBodyBytes + " bytes");
+    }
+
     /** Client input quoted in a message, cut to a length that cannot flood a log or a response. */
     static String clip(String s) {
         return s.length() > 64 ? s.substring(0, 64) + "…" : s;

@@ -97,6 +97,14 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof RequestReader.BodyTooLarge tooLarge) {
+            if (exchange != null) {
+                exchange.onClientBodyTooLarge(tooLarge.error());
+            } else {
+                ctx.close();
+            }
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (exchange == null) {
                 ctx.close();

@@ -68,8 +68,7 @@ final class RequestGuard {
                 return ProxyError.badRequest("bad_framing", "Content-Length is not a number");
             }
             if (maxBodyBytes > 0 && request.contentLength > maxBodyBytes) {
-                return new ProxyError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request_error",
-                        "body_too_large", "request body is larger than " + maxBodyBytes + " bytes");
+                return ProxyError.bodyTooLarge(maxBodyBytes);
             }
         }
         String target = request.target;

@@ -34,12 +34,21 @@ import java.net.InetSocketAddress;
  *
  * <p>Refused: request lines and heads over their limits (414, 431), malformed ones (400), and
  * whatever {@link RequestGuard} refuses; each answered with SPEC's error and a close. A body whose
- * framing turns malformed, or which grows past the body limit, closes the connection (its head
- * was already accepted, so nothing sensible can be answered).
+ * framing turns malformed closes the connection (its head was already accepted, so nothing
+ * sensible can be answered). A chunked body that grows past the body limit stops the reading
+ * and is told on as {@link BodyTooLarge}: the exchange answers 413 if it has not begun its
+ * answer, and closes the connection either way.
  */
 public final class RequestReader extends ChannelDuplexHandler implements BodyFraming.Data {
     /** This handler's name in the client's pipeline. */
     public static final String NAME = "reader";
+    /**
+     * The user event fired, in place of the next body piece, when a chunked body has grown past
+     * the limit (a Content-Length over it is refused with its head). Nothing more is read; the
+     * connection is for whoever gets this to answer with {@code error} and close.
+     */
+    record BodyTooLarge(ProxyError error) {
+    }
     private static final byte LF = '\n';
 
     private final int maxInitialLineBytes;
@@ -258,7 +267,10 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         }
         bodyDataBytes += pieceDataBytes;
         if (maxBodyBytes > 0 && bodyDataBytes > maxBodyBytes) {
-            return close(ctx);
+            stopped = true;
+            releasePending();
+            bodyExit.fireUserEventTriggered(new BodyTooLarge(ProxyError.bodyTooLarge(maxBodyBytes)));
+            return true;
         }
         if (to == from) {
             return false;

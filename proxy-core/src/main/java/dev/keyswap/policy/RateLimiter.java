@@ -36,8 +36,10 @@ public final class RateLimiter {
                 return new Decision(false, rpm, 0, ceilSeconds(current - nowNanos), Math.max(1, retry));
             }
             if (tat.compareAndSet(current, next)) {
-                int remaining = (int) Math.max(0, (tolerance - (next - nowNanos - interval)) / interval);
-                return new Decision(true, rpm, Math.min(rpm - 1, remaining), ceilSeconds(next - nowNanos), 0);
+                // In longs until capped by the limit: near the largest limits the quotient passes
+                // Integer.MAX_VALUE, and a cast first made it negative.
+                long remaining = Math.max(0, (tolerance - (next - nowNanos - interval)) / interval);
+                return new Decision(true, rpm, (int) Math.min(rpm - 1, remaining), ceilSeconds(next - nowNanos), 0);
             }
         }
     }

@@ -14,20 +14,29 @@ public record UpstreamTarget(boolean tls, String host, int port, String basePath
         basePath = basePath == null || basePath.equals("/") ? "" : stripTrailingSlash(basePath);
     }
 
-    /** Parses an http(s) base URL; rejects anything else with a message naming the URL. */
+    /**
+     * Parses an http(s) base URL; rejects anything else with a message that says what is wrong
+     * and never quotes the URL: a refused one is often a key put where the URL's slots cannot
+     * carry it ({@code ?api_key=}, {@code user:password@}), and the message goes to stderr and logs.
+     */
     public static UpstreamTarget parse(String baseUrl) {
         URI uri;
         try {
             uri = new URI(baseUrl.trim());
         } catch (Exception e) {
-            throw new IllegalArgumentException("base_url '" + baseUrl + "' is not a valid URL");
+            throw new IllegalArgumentException("base_url is not a valid URL");
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("base_url '" + baseUrl + "' must start with http:// or https://");
+            throw new IllegalArgumentException("base_url must start with http:// or https://");
         }
-        if (uri.getHost() == null || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
-            throw new IllegalArgumentException("base_url '" + baseUrl + "' must be scheme://host[:port][/path] only");
+        String extra = uri.getRawUserInfo() != null ? "user information"
+                : uri.getRawQuery() != null ? "a query"
+                : uri.getRawFragment() != null ? "a fragment" : null;
+        if (uri.getHost() == null || extra != null) {
+            throw new IllegalArgumentException("base_url must be scheme://host[:port][/path] only"
+                    + (extra == null ? " (it has no host)" : " (it has " + extra
+                    + "; a credential goes in a connection's or provider's slot, not in the URL)"));
         }
         boolean tls = scheme.equals("https");
         int port = uri.getPort() > 0 ? uri.getPort() : (tls ? 443 : 80);

@@ -41,6 +41,9 @@ public final class ApiKeyStore {
     /** Inserts the key with its keyed token hash. */
     public void insert(ApiKey key, byte[] tokenHash) {
         Objects.requireNonNull(tokenHash, "tokenHash");
+        if (key.name() != null) { // a key may have no name; one it has is shown by keys list
+            DisplayNames.check("name", key.name());
+        }
         String sql = "INSERT INTO api_keys (" + COLUMNS + ", token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, key.id());

@@ -203,7 +203,7 @@ public final class ConnectionStore {
     static void validate(Connection c, List<String> secrets) {
         require(c.id() != null && !c.id().isBlank(), "id: required");
         require(c.actorId() != null && !c.actorId().isBlank(), "actor_id: required");
-        require(c.name() != null && !c.name().isBlank(), "name: required and may not be blank");
+        DisplayNames.check("name", c.name());
         require(c.authType() != null, "auth_type: required");
         require(c.createdAt() != null, "created_at: required");
         require(c.provider() != null || c.baseUrl() != null, "provider or base_url: at least one is required");

@@ -98,15 +98,30 @@ class RequestGuardTest {
     }
 
     @org.junit.jupiter.api.Test
-    void closesWhenAChunkedBodyOutgrowsTheLimit() {
-        EmbeddedChannel ch = channel(8);
+    void aChunkedBodyOutgrowingTheLimitStopsTheReadingAndIsToldOnForA413() {
+        java.util.List<Object> events = new java.util.ArrayList<>();
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, 8),
+                new io.netty.channel.ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+                        events.add(evt);
+                    }
+                });
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "5\r\n12345\r\n5\r\n67890\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
+                + "5\r\n12345\r\n5\r\n67890\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.US_ASCII));
+        java.util.List<Object> handedOn = new java.util.ArrayList<>();
         Object msg;
         while ((msg = ReaderChannels.next(ch)) != null) {
+            handedOn.add(msg instanceof InboundRequest r ? r.head.target : "body");
             ReferenceCountUtil.release(msg);
         }
-        assertFalse(ch.isOpen());
+        // The head, then the limit instead of a body piece; nothing after it is read as HTTP.
+        assertEquals(java.util.List.of("/openai/v1/x"), handedOn);
+        assertEquals(1, events.size(), events.toString());
+        ProxyError error = assertInstanceOf(RequestReader.BodyTooLarge.class, events.get(0)).error();
+        assertEquals(413, error.status().code());
+        assertEquals("body_too_large", error.code());
+        assertEquals("", ReaderChannels.written(ch), "the reader answers nothing itself: the exchange does");
         ch.finishAndReleaseAll();
     }
 
@@ -144,7 +159,7 @@ class RequestGuardTest {
         body.release();
         assertEquals(java.util.List.of("InboundRequest"), headSteps, "the step between reader and exit saw only the head");
 
-        // The reader still counts what it lets past: 10 + 10 bytes outgrow 16 and close the connection.
+        // The reader still counts what it lets past: 10 + 10 bytes outgrow 16 and stop the reading.
         ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789",
                 StandardCharsets.US_ASCII));
         assertInstanceOf(InboundRequest.class, ReaderChannels.next(ch));
@@ -159,7 +174,8 @@ class RequestGuardTest {
         first.release();
         ch.writeInbound(Unpooled.copiedBuffer("a\r\n0123456789\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
         assertNull(ReaderChannels.next(ch), "the chunk past the limit went nowhere");
-        assertFalse(ch.isOpen());
+        ch.writeInbound(Unpooled.copiedBuffer("GET /openai/v1/models HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.US_ASCII));
+        assertNull(ReaderChannels.next(ch), "nothing after it is read as a request");
         ch.finishAndReleaseAll();
     }
 

@@ -67,6 +67,15 @@ class RequestHeadTest {
     }
 
     @Test
+    void aConnectionFieldCannotDropTheFramingTheBodyWasReadBy() {
+        RequestHead h = RequestHead.of("POST /x HTTP/1.1\r\nHost: a\r\nConnection: Content-Length, X-Hop\r\n"
+                + "X-Hop: 1\r\nContent-Length: 2\r\n\r\n");
+        h.dropForUpstream();
+        h.upstreamTarget("/x");
+        assertEquals("POST /x HTTP/1.1\r\nContent-Length: 2\r\n\r\n", upstream(h));
+    }
+
+    @Test
     void anAddedFieldCannotSplitTheHead() {
         RequestHead h = RequestHead.of("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
         assertThrows(IllegalArgumentException.class, () -> h.add("x-a", "one\r\nInjected: yes"));

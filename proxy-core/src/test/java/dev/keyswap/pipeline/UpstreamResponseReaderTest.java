@@ -203,6 +203,13 @@ class UpstreamResponseReaderTest {
         assertTrue(ka.keepAlive, "HTTP/1.0 with keep-alive");
     }
 
+    @Test
+    void aConnectionFieldCannotDropTheContentLengthTheResponseIsReadBy() {
+        // Dropped, the client would get a head with no framing on a connection kept open.
+        Heard h = read("HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\n{}", false);
+        assertEquals(List.of("Content-Length: 2"), h.keptFields);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",

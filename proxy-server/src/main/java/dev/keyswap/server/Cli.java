@@ -236,29 +236,34 @@ public final class Cli {
         try (Database db = Database.open(settings.storageUrl())) {
             ApiKeyStore keys = new ApiKeyStore(db);
             return switch (sub) {
-                case "create" -> createKey(args, keys, new TokenHasher(vaultKeys(db, masterKeys).tokenPepper()), db, masterKeys);
+                case "create" -> createKey(args, settings, keys, new TokenHasher(vaultKeys(db, masterKeys).tokenPepper()), db, masterKeys);
                 case "list" -> listKeys(keys);
                 default -> revokeKey(args, keys);
             };
         }
     }
 
-    private int createKey(Args args, ApiKeyStore keys, TokenHasher hasher, Database db, List<MasterKey> masterKeys) {
+    private int createKey(Args args, Settings settings, ApiKeyStore keys, TokenHasher hasher, Database db, List<MasterKey> masterKeys) {
         String name = args.options.get("name");
         if (name == null || name.isBlank()) {
             throw new UsageError("keys create needs --name");
         }
-        Set<String> scopes = list(args.options.getOrDefault("scopes", ApiKey.SCOPE_PROXY));
+        Set<String> scopes = args.nonEmptyList("scopes", ApiKey.SCOPE_PROXY);
         for (String s : scopes) {
             if (!SCOPES.contains(s)) {
                 throw new UsageError("unknown scope '" + s + "' (expected proxy, read, write, admin)");
             }
         }
-        Set<String> providers = list(args.options.getOrDefault("providers", ""));
+        // Absent is every provider; given, each must be one, so a typo is not a token that
+        // works nowhere, and an empty list (an unset variable) is not one that works everywhere.
+        Set<String> providers = args.nonEmptyList("providers", "");
+        for (String p : providers) {
+            requireProvider(settings, p);
+        }
         Integer rpm = args.wholeNumber("rpm", null, 1, Integer.MAX_VALUE, "--rpm must be a positive whole number");
         Instant now = Instant.now();
         Instant expires = args.options.containsKey("expires") ? expiry(args.options.get("expires"), now) : null;
-        Set<String> connections = list(args.options.getOrDefault("connections", ""));
+        Set<String> connections = args.nonEmptyList("connections", "");
         if (!connections.isEmpty()) {
             requireConnections(new ConnectionStore(db, new Vault(masterKeys)), connections);
         }
@@ -334,8 +339,8 @@ public final class Cli {
         if (draft != null && draft.baseUrl() != null) {
             refusePrivateUpstream(draft.baseUrl(), settings);
         }
-        if (draft != null && draft.provider() != null && settings.catalog().find(draft.provider()) == null) {
-            throw new UsageError("unknown provider '" + draft.provider() + "' (not in the catalog or config)");
+        if (draft != null && draft.provider() != null) {
+            requireProvider(settings, draft.provider());
         }
         List<String> secrets = draft == null || draft.authType() == AuthType.NONE ? List.of() : readSecrets(args, true);
         List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
@@ -385,7 +390,7 @@ public final class Cli {
         }
         for (InetAddress a : addresses) {
             if (!policy.permits(a)) {
-                throw new IllegalArgumentException("--base-url " + baseUrl + " resolves to " + a.getHostAddress()
+                throw new IllegalArgumentException("--base-url's host " + host + " resolves to " + a.getHostAddress()
                         + ", a loopback, private, link-local or reserved address (allow it in upstream.allow_private_addresses)");
             }
         }
@@ -470,8 +475,8 @@ public final class Cli {
         }
         Settings settings = settings(args);
         String provider = args.options.get("provider");
-        if (provider != null && settings.catalog().find(provider.trim()) == null) {
-            throw new UsageError("unknown provider '" + provider + "' (not in the catalog or config)");
+        if (provider != null) {
+            requireProvider(settings, provider.trim());
         }
         List<String> secrets = "create".equals(sub) ? readSecrets(args, false) : List.of();
         List<MasterKey> masterKeys = Keyswap.masterKeys(settings, env);
@@ -655,7 +660,18 @@ public final class Cli {
         }
     }
 
+    /** The latest --expires taken: later ones are "never" said another way, and far later ones overflow the stored milliseconds. */
+    static final Instant LATEST_EXPIRY = Instant.parse("9999-12-31T23:59:59Z");
+
     static Instant expiry(String value, Instant now) {
+        Instant at = expiryAsGiven(value, now);
+        if (at.isAfter(LATEST_EXPIRY)) {
+            throw new UsageError("--expires must be before the year 10000 (leave it out for a token that does not expire)");
+        }
+        return at;
+    }
+
+    private static Instant expiryAsGiven(String value, Instant now) {
         Matcher m = Pattern.compile("(\\d{1,6})([mhdw])").matcher(value.trim());
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));
@@ -678,6 +694,12 @@ public final class Cli {
             return at;
         } catch (DateTimeParseException e) {
             throw new UsageError("--expires takes a duration (30d, 12h, 90m, 2w) or an ISO instant (2027-01-01T00:00:00Z)");
+        }
+    }
+
+    private static void requireProvider(Settings settings, String provider) {
+        if (settings.catalog().find(provider) == null) {
+            throw new UsageError("unknown provider '" + provider + "' (not in the catalog or config)");
         }
     }
 
@@ -741,6 +763,22 @@ public final class Cli {
         }
 
         /** --{@code name} as a whole number from {@code min} to {@code max}, {@code absent} if not given; else {@code rule}. */
+        /**
+         * A comma-separated option's entries, or {@code absent}'s when the option is not given.
+         * Given, it must name something: {@code --providers ""} is a mistake, not "all of them".
+         */
+        Set<String> nonEmptyList(String name, String absent) {
+            String value = options.get(name);
+            if (value == null) {
+                return list(absent);
+            }
+            Set<String> entries = list(value);
+            if (entries.isEmpty()) {
+                throw new UsageError("--" + name + " needs at least one name (leave it out for the default)");
+            }
+            return entries;
+        }
+
         Integer wholeNumber(String name, Integer absent, int min, int max, String rule) {
             String value = options.get(name);
             if (value == null) {

@@ -9,6 +9,7 @@ import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.Database;
 import dev.keyswap.store.SplitKeyStore;
+import dev.keyswap.store.StoreException;
 import dev.keyswap.store.StoredConnectionDirectory;
 import dev.keyswap.store.UsageStore;
 import dev.keyswap.store.VaultKeys;
@@ -23,12 +24,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One running Keyswap: storage, vault, token cache, usage log and the proxy server, built from
  * {@link Settings} and torn down in reverse order. Used by {@code keyswap serve} and by tests.
  */
 public final class Keyswap implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Keyswap.class);
     private final Settings settings;
     private final Database database;
     private final ApiKeyStore keys;
@@ -150,7 +154,12 @@ public final class Keyswap implements AutoCloseable {
         }
         usage.insertBatch(priced);
         if (!lastUsed.isEmpty()) {
-            keys.touchLastUsed(lastUsed);
+            // The records are stored by now: a failure here must not count them as lost.
+            try {
+                keys.touchLastUsed(lastUsed);
+            } catch (StoreException e) {
+                log.warn("usage stored, but tokens' last-used times were not updated: {}", e.getMessage());
+            }
         }
     }
 

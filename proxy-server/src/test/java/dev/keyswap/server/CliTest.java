@@ -40,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code keyswap keys …} run in-process against a temp SQLite file, exactly as a script would
@@ -236,6 +237,14 @@ class CliTest {
                 Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "0d"}, "--expires must be in the future"),
                 Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "yesterday"}, "--expires takes a duration"),
                 Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "garbage"}, "--expires takes a duration"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--expires", "+300000000-01-01T00:00:00Z"},
+                        "--expires must be before the year 10000"),
+                // A typo is not a token that works nowhere; an unset variable is not one that works everywhere.
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--providers", "opnai"}, "unknown provider 'opnai'"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--providers", ""}, "--providers needs at least one name"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--providers", " , "}, "--providers needs at least one name"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--scopes", ""}, "--scopes needs at least one name"),
+                Arguments.of(new String[] {"keys", "create", "--name", "a", "--connections", ""}, "--connections needs at least one name"),
                 Arguments.of(new String[] {"keys", "revoke"}, "keys revoke needs exactly one key id"),
                 Arguments.of(new String[] {"keys", "revoke", "a", "b"}, "keys revoke needs exactly one key id"),
                 Arguments.of(new String[] {"keys", "list", "extra"}, "keys list takes no arguments"),
@@ -275,6 +284,21 @@ class CliTest {
         assertTrue(r.err.contains("usage: keyswap"), "stderr should show the usage: " + r.err);
         assertEquals("", r.out, "nothing on stdout");
         assertEquals("", cli("keys", "list").out, "no key may be created by a refused command");
+    }
+
+    /** keys list and connections list print a record per line, found by its first field: a name cannot start a line. */
+    @ParameterizedTest
+    @ValueSource(strings = {"x\nkey_FAKE0000000000\tadmin", "x\rkey_FAKE", "tab\tname", "x\u2028y"})
+    void aNameThatCouldStartALineOfItsOwnIsRefused(String name) {
+        Result key = cli("keys", "create", "--name", name);
+        assertEquals(1, key.code, key.err);
+        assertTrue(key.err.startsWith("keyswap: name: may not hold a control character or a line break"), key.err);
+        assertEquals("", key.out);
+        assertEquals("", cli("keys", "list").out, "no key was created");
+        Result connection = cli("connections", "add", "--name", name, "--provider", "openai", "--auth", "none");
+        assertEquals(1, connection.code, connection.err);
+        assertTrue(connection.err.startsWith("keyswap: name: may not hold a control character or a line break"), connection.err);
+        assertEquals("", cli("connections", "list").out, "no connection was created");
     }
 
     private static UsageRecord logged(int i) {

@@ -94,6 +94,65 @@ class RequestRelayTest {
         }
     }
 
+    @Test
+    void aConnectionFieldNamingTheFramingCannotTurnABodyIntoARequest() throws Exception {
+        // Connection may name fields meant for one hop only; naming Content-Length or
+        // Transfer-Encoding there once made Keyswap drop it, so the upstream got a head with no
+        // framing and read the body as a request of its own on a pooled connection.
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
+             TestKeyswap keyswap = keyswap(upstream);
+             RawHttp client = new RawHttp(keyswap.port())) {
+            String auth = "Authorization: Bearer " + keyswap.token() + "\r\n";
+            String smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+            client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\n" + auth
+                    + "Connection: keep-alive, Content-Length\r\nContent-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
+            assertEquals(200, client.read().status());
+            String chunks = Integer.toHexString(smuggled.length()) + "\r\n" + smuggled + "\r\n0\r\n\r\n";
+            client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\n" + auth
+                    + "Connection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks);
+            assertEquals(200, client.read().status());
+            // A request that the smuggled one would have been answered in place of.
+            client.send("GET /openai/v1/models HTTP/1.1\r\nHost: keyswap\r\n" + auth + "\r\n");
+            assertEquals(200, client.read().status());
+
+            List<String> got = upstream.received;
+            assertEquals(3, got.size(), "the upstream read three requests, not a fourth from a body: " + got);
+            assertTrue(got.get(0).contains("\r\nContent-Length: " + smuggled.length() + "\r\n"), got.get(0));
+            assertTrue(got.get(0).endsWith("\r\n\r\n" + smuggled), got.get(0));
+            assertTrue(got.get(1).toLowerCase(Locale.ROOT).contains("\r\ntransfer-encoding: chunked\r\n"), got.get(1));
+            assertTrue(got.get(1).endsWith("\r\n\r\n" + chunks), got.get(1));
+            assertTrue(got.get(2).startsWith("GET /v1/models HTTP/1.1\r\n"), got.get(2));
+            assertFalse(got.stream().anyMatch(r -> r.startsWith("GET /smuggled")), got.toString());
+        }
+    }
+
+    @Test
+    void aChunkedBodyThatGrowsPastTheLimitIsAnswered413AndTheUpstreamGetsNoWholeRequest() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
+             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                     TestKeyswap.map("openai", SERVER_KEY)) + "server:\n  max_body_bytes: 16\n")) {
+            String auth = "Authorization: Bearer " + keyswap.token() + "\r\n";
+            try (RawHttp client = new RawHttp(keyswap.port())) {
+                // A Content-Length over the limit is refused with its head; chunks are counted as they come.
+                client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\n" + auth + "Transfer-Encoding: chunked\r\n\r\n"
+                        + "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n");
+                String all = client.readToClose();
+                assertTrue(all.startsWith("HTTP/1.1 413 "), all);
+                assertTrue(all.contains("\"code\":\"body_too_large\""), all);
+                assertTrue(all.toLowerCase(Locale.ROOT).contains("\r\nconnection: close\r\n"), all);
+                assertFalse(all.contains(keyswap.token()), all);
+            }
+            try (RawHttp client = new RawHttp(keyswap.port())) {
+                client.send("GET /openai/v1/models HTTP/1.1\r\nHost: keyswap\r\n" + auth + "\r\n");
+                assertEquals(200, client.read().status());
+            }
+            // The upstream read one whole request, the GET: the cut-off upload never ended there,
+            // and no connection that carried part of it was used again.
+            assertEquals(1, upstream.received.size(), upstream.received.toString());
+            assertTrue(upstream.received.get(0).startsWith("GET /v1/models "), upstream.received.get(0));
+        }
+    }
+
     private static int count(String s, String part) {
         int n = 0;
         for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) {

@@ -197,11 +197,12 @@ class UpstreamFailureTest {
         }
     }
 
-    @Test
-    void bodilessRequestIsRetriedWhenAPooledConnectionDiesUnderIt() throws Exception {
-        // Serves one request per connection while claiming keep-alive; a second request on the
-        // same connection is met with a close, as when an upstream's idle timeout races a send.
-        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+    /**
+     * Serves one request per connection while claiming keep-alive; a second request on the same
+     * connection is met with a close, as when an upstream's idle timeout races a send.
+     */
+    private NettyUpstream oneRequestPerConnection() throws Exception {
+        return upstream(() -> new ChannelInboundHandlerAdapter() {
             private int served;
 
             @Override
@@ -221,7 +222,12 @@ class UpstreamFailureTest {
                     ctx.writeAndFlush(r);
                 }
             }
-        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+        });
+    }
+
+    @Test
+    void bodilessRequestIsRetriedWhenAPooledConnectionDiesUnderIt() throws Exception {
+        try (NettyUpstream upstream = oneRequestPerConnection(); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
             String token = keyswap.token();
             for (int i = 0; i < 5; i++) {
                 var r = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/models"))
@@ -230,6 +236,25 @@ class UpstreamFailureTest {
             }
             assertEquals(4, keyswap.keyswap.proxy().relayMetrics().retries());
             assertEquals(5, keyswap.keyswap.proxy().upstreamMetrics().connections());
+        }
+    }
+
+    @Test
+    void bodilessPostIsNotRetriedWhenAPooledConnectionDiesUnderIt() throws Exception {
+        // The upstream may have acted on the POST before it closed (OpenAI's
+        // POST /v1/batches/{id}/cancel has no body): sent again, it would be acted on twice.
+        try (NettyUpstream upstream = oneRequestPerConnection(); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+            String token = keyswap.token();
+            var first = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/models"))
+                    .header("Authorization", "Bearer " + token).build(), BodyHandlers.ofString());
+            assertEquals(200, first.statusCode(), first.body());
+            var post = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/batches/b1/cancel"))
+                    .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    BodyHandlers.ofString());
+            assertEquals(502, post.statusCode(), post.body());
+            assertTrue(post.body().contains("\"code\":\"upstream_"), post.body());
+            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().retries());
+            assertEquals(1, keyswap.keyswap.proxy().upstreamMetrics().connections(), "no second connection for the POST");
         }
     }
 }

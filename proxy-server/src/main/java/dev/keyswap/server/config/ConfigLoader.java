@@ -200,24 +200,24 @@ public final class ConfigLoader {
         ProxyServer.Settings server = new ProxyServer.Settings(
                 nonBlank("server.host", or(s.host(), "127.0.0.1")), port,
                 oneOf("server.transport", or(s.transport(), "auto"), Transport.NAMES), ioThreads,
-                new HashSet<>(or(co.allowedOrigins(), List.of())), maxBody,
+                new HashSet<>(nonBlankEntries("cors.allowed_origins", co.allowedOrigins())), maxBody,
                 range("server.max_header_bytes", or(s.maxHeaderBytes(), 32768), 1024, 1 << 20),
                 range("server.max_initial_line_bytes", or(s.maxInitialLineBytes(), 16384), 256, 1 << 20),
-                duration("upstream.response_header_timeout", u.responseHeaderTimeout(), "300s"),
-                duration("server.client_idle_timeout", s.clientIdleTimeout(), "75s"),
+                positiveDuration("upstream.response_header_timeout", u.responseHeaderTimeout(), "300s"),
+                positiveDuration("server.client_idle_timeout", s.clientIdleTimeout(), "75s"),
                 existingFile("server.tls.cert_file", tls.certFile()), existingFile("server.tls.key_file", tls.keyFile()),
                 range("websocket.max_per_token", or(ws.maxPerToken(), 64), 1, 1_000_000));
         if ((server.tlsCertFile() == null) != (server.tlsKeyFile() == null)) {
             throw new ConfigException("keys 'server.tls.cert_file' and 'server.tls.key_file' go together: set both or neither");
         }
         UpstreamConnector.Settings upstream = new UpstreamConnector.Settings(
-                duration("upstream.connect_timeout", u.connectTimeout(), "10s"),
-                duration("upstream.idle_timeout", u.idleTimeout(), "300s"),
-                duration("upstream.pool_idle_timeout", u.poolIdleTimeout(), "20s"),
+                positiveDuration("upstream.connect_timeout", u.connectTimeout(), "10s"),
+                positiveDuration("upstream.idle_timeout", u.idleTimeout(), "300s"),
+                positiveDuration("upstream.pool_idle_timeout", u.poolIdleTimeout(), "20s"),
                 range("upstream.max_idle_per_upstream", or(u.maxIdlePerUpstream(), 256), 0, 100_000),
                 range("upstream.max_response_header_bytes", or(u.maxResponseHeaderBytes(), 65536), 1024, 1 << 20),
                 blankToNull(u.trustCertFile()),
-                addresses("upstream.allow_private_addresses", or(u.allowPrivateAddresses(), List.of())));
+                addresses("upstream.allow_private_addresses", nonBlankEntries("upstream.allow_private_addresses", u.allowPrivateAddresses())));
         String url = nonBlank("storage.url", or(st.url(), "jdbc:sqlite:data/keyswap.db"));
         if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
             throw new ConfigException("key 'storage.url' must be a jdbc:sqlite: or jdbc:postgresql: URL");
@@ -233,7 +233,7 @@ public final class ConfigLoader {
                 // (proxy-bench/cpu-profile.sh, usage writer thread); what a transaction costs
                 // beyond its rows is paid four times less often. 2048 rows are a few ms of writing.
                 range("usage.batch_size", or(us.batchSize(), 2048), 1, 100_000),
-                duration("usage.flush_interval", us.flushInterval(), "1s"),
+                positiveDuration("usage.flush_interval", us.flushInterval(), "1s"),
                 existingFile("usage.prices_file", us.pricesFile()));
     }
 
@@ -306,7 +306,14 @@ public final class ConfigLoader {
         return new Provider(name, target, slot, e == null ? null : blankToNull(e.apiKey()));
     }
 
-    /** "250ms", "5s", "2m", "1h", "1d". */
+    /**
+     * The longest duration any key takes. Beyond it a value is a mistake or a way of saying
+     * "forever", and far enough beyond (about 292 years) it no longer fits the nanoseconds the
+     * timers count in: a drain timeout that overflowed there skipped the usage log's flush.
+     */
+    static final Duration LONGEST = Duration.ofDays(365);
+
+    /** "250ms", "5s", "2m", "1h", "1d"; zero allowed (a cache that keeps nothing, a drain that waits for nothing). */
     static Duration duration(String key, String value, String defaultValue) {
         String v = blankToNull(value) == null ? defaultValue : value.trim();
         Matcher m = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)").matcher(v);
@@ -314,13 +321,40 @@ public final class ConfigLoader {
             throw new ConfigException("key '" + key + "' must be a duration like 250ms, 30s, 5m, 1h (got '" + v + "')");
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+        if (d.compareTo(LONGEST) > 0) {
+            throw new ConfigException("key '" + key + "' must be at most 365d (got '" + v + "')");
+        }
+        return d;
+    }
+
+    /** A duration that must be more than zero: a timeout, or the usage log's flush interval. */
+    static Duration positiveDuration(String key, String value, String defaultValue) {
+        Duration d = duration(key, value, defaultValue);
+        if (d.isZero()) {
+            throw new ConfigException("key '" + key + "' must be more than zero (got '" + value.trim() + "')");
+        }
+        return d;
+    }
+
+    /**
+     * A list whose every entry is text: an empty YAML item ({@code -} alone, {@code [~]}) is a
+     * mistake to name here, not a null for the server to trip over on every connection.
+     */
+    private static List<String> nonBlankEntries(String key, List<String> values) {
+        List<String> given = or(values, List.of());
+        for (int i = 0; i < given.size(); i++) {
+            if (blankToNull(given.get(i)) == null) {
+                throw new ConfigException("key '" + key + "[" + i + "]' is empty");
+            }
+        }
+        return given;
     }
 
     private static List<String> addresses(String key, List<String> values) {

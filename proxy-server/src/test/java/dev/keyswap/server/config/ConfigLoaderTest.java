@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Bad config is refused with a message that names the key (and the variable, for an unset
@@ -71,7 +72,23 @@ class ConfigLoaderTest {
                 Arguments.of("key given twice", "server:\n  port: 1\n  port: 2\n", new String[] {"'port' is given twice", "(line "}),
                 Arguments.of("bad YAML names the line", "server:\n  port: [1\n", new String[] {"not valid YAML at line"}),
                 Arguments.of("unset variable", "auth:\n  admin_token: ${KEYSWAP_TEST_UNSET_VAR}\n",
-                        new String[] {"KEYSWAP_TEST_UNSET_VAR", "'auth.admin_token'", "not set"}));
+                        new String[] {"KEYSWAP_TEST_UNSET_VAR", "'auth.admin_token'", "not set"}),
+                // Past what the timers' nanoseconds hold, the drain once skipped the usage log's flush.
+                Arguments.of("drain timeout of a million days", "server:\n  drain_timeout: 999999999d\n",
+                        new String[] {"'server.drain_timeout'", "at most 365d"}),
+                Arguments.of("token cache ttl past a year", "auth:\n  token_cache_ttl: 9000h\n",
+                        new String[] {"'auth.token_cache_ttl'", "at most 365d"}),
+                Arguments.of("flush interval of zero", "usage:\n  flush_interval: 0s\n",
+                        new String[] {"'usage.flush_interval'", "more than zero"}),
+                Arguments.of("connect timeout of zero", "upstream:\n  connect_timeout: 0ms\n",
+                        new String[] {"'upstream.connect_timeout'", "more than zero"}),
+                // An empty list item once loaded, then failed every connection as it was accepted.
+                Arguments.of("empty CORS origin", "cors:\n  allowed_origins: [~]\n",
+                        new String[] {"'cors.allowed_origins[0]'", "empty"}),
+                Arguments.of("empty CORS origin item", "cors:\n  allowed_origins:\n    - https://a.example\n    -\n",
+                        new String[] {"'cors.allowed_origins[1]'", "empty"}),
+                Arguments.of("empty private address", "upstream:\n  allow_private_addresses: [~]\n",
+                        new String[] {"'upstream.allow_private_addresses[0]'", "empty"}));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -96,6 +113,20 @@ class ConfigLoaderTest {
                 Arguments.of("not valid YAML on the key's line", "providers:\n  openai:\n    api_key: \"" + SECRET + "\n"),
                 Arguments.of("tab indentation on the key's line", "providers:\n  openai:\n\tapi_key: " + SECRET + "\n"),
                 Arguments.of("top level is the key", SECRET + "\n"));
+    }
+
+    /**
+     * A key put in the URL, where a base_url cannot carry it: the refusal says which part is
+     * wrong and quotes none of it, as the URL is printed to stderr and the service's log.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"https://api.crm.example/v1?api_key=${CRM_KEY}", "https://user:${CRM_KEY}@api.crm.example/v1",
+        "https://api.crm.example/v1#${CRM_KEY}", "${CRM_KEY}://api.crm.example", "https://api.crm.example/v1 ${CRM_KEY}"})
+    void aBaseUrlRefusedIsNotQuoted(String baseUrl) {
+        String yaml = "providers:\n  crm:\n    base_url: " + baseUrl + "\n";
+        ConfigException e = assertThrows(ConfigException.class, () -> load(yaml, Map.of("CRM_KEY", SECRET)));
+        assertTrue(e.getMessage().contains("'providers.crm.base_url'"), e.getMessage());
+        assertFalse(e.getMessage().contains("DoNotPrint"), "message quotes the key in the URL: " + e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}")
