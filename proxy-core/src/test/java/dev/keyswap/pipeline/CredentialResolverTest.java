@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.keyswap.auth.ApiKey;
-import dev.keyswap.connect.Connection;
 import dev.keyswap.connect.ConnectionDirectory;
 import dev.keyswap.connect.KeyPool;
 import dev.keyswap.route.CredentialSlot;
@@ -13,8 +12,8 @@ import dev.keyswap.route.ProviderCatalog;
 import dev.keyswap.route.UpstreamTarget;
 import dev.keyswap.store.StoreException;
 import dev.keyswap.vault.VaultException;
+import java.lang.reflect.Proxy;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -33,27 +32,11 @@ class CredentialResolverTest {
             false, null, null, null, Instant.now(), null, Set.of());
 
     private static CredentialResolver.Resolution resolveSplitKey(CompletableFuture<Optional<String>> lookup) {
-        ConnectionDirectory directory = new ConnectionDirectory() {
-            @Override
-            public CompletableFuture<Optional<Connection>> byId(String id) {
-                return CompletableFuture.completedFuture(Optional.empty());
-            }
-
-            @Override
-            public CompletableFuture<Optional<Connection>> forProvider(ApiKey key, String provider) {
-                return CompletableFuture.completedFuture(Optional.empty());
-            }
-
-            @Override
-            public CompletableFuture<List<String>> secrets(Connection connection) {
-                return CompletableFuture.completedFuture(List.of());
-            }
-
-            @Override
-            public CompletableFuture<Optional<String>> splitKey(String id, String clientPart, ApiKey key, String provider) {
-                return lookup;
-            }
-        };
+        // No stored connections; the split key's lookup answers what the test says.
+        ConnectionDirectory none = ConnectionDirectory.none();
+        ConnectionDirectory directory = (ConnectionDirectory) Proxy.newProxyInstance(ConnectionDirectory.class.getClassLoader(),
+                new Class<?>[] {ConnectionDirectory.class},
+                (proxy, method, args) -> method.getName().equals("splitKey") ? lookup : method.invoke(none, args));
         CredentialResolver resolver = new CredentialResolver(directory, new ProviderCatalog(Map.of("openai", OPENAI)), new KeyPool());
         RequestHead head = RequestHead.of("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: a\r\n"
                 + "X-Partial-Key-Id: sk_1\r\nX-Partial-Key: part\r\n\r\n");
