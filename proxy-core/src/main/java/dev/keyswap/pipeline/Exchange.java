@@ -617,7 +617,10 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
                 relay.finished(this);
                 ctx.read();
             } else {
-                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                // A request body not read to its end is the client's to finish sending first
+                // (LingeringClose); else the connection closes once the answer is out.
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER)
+                        .addListener(requestEnded ? ChannelFutureListener.CLOSE : LingeringClose.AFTER_WRITE);
                 relay.finished(this);
             }
         } else {

@@ -58,11 +58,15 @@ public final class Responses {
         return head;
     }
 
-    /** For failures before an {@link InboundRequest} exists (malformed requests): always closes. */
+    /**
+     * For failures before an {@link InboundRequest} exists (malformed requests, a body over the
+     * limit by its Content-Length): always closes, after reading what the client still sends for
+     * a while ({@link LingeringClose}), so that it sees this answer and not a reset.
+     */
     public static void errorAndClose(ChannelHandlerContext ctx, String requestId, ProxyError error) {
         FullHttpResponse response = json(ctx, error.status(), error.toJson(requestId));
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(response).addListener(LingeringClose.AFTER_WRITE);
     }
 
     public static FullHttpResponse json(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
@@ -87,7 +91,8 @@ public final class Responses {
             ctx.read();
         } else {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            // A body left unread is the client's to finish sending before the close.
+            ctx.writeAndFlush(response).addListener(request.hasBody ? LingeringClose.AFTER_WRITE : ChannelFutureListener.CLOSE);
         }
     }
 }

@@ -58,6 +58,22 @@ class InboundTlsTest {
     }
 
     @Test
+    void aClientStillSendingAnOversizedBodyOverTlsGetsThe413() throws Exception {
+        // The lingering close over TLS: close_notify after the answer, then the rest read and dropped.
+        TestCertificates cert = TestCertificates.selfSigned("127.0.0.1");
+        try (MockWebServer upstream = new MockWebServer()) {
+            upstream.start();
+            try (TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.merge(tlsYaml(cert, "  max_body_bytes: 1024\n"),
+                    TestKeyswap.providers(TestKeyswap.map("openai", upstream.url("/").toString()), TestKeyswap.map("openai", "sk-x"))));
+                 java.net.Socket client = trusting(cert.certificate()).getSocketFactory().createSocket("127.0.0.1", keyswap.port())) {
+                String answer = RequestRelayTest.postOversizedThenRead(client, keyswap.token(), false);
+                assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+                assertEquals(0, upstream.getRequestCount());
+            }
+        }
+    }
+
+    @Test
     void httpsClientsAreServedAndUpstreamSeesForwardedProtoHttps() throws Exception {
         TestCertificates cert = TestCertificates.selfSigned("127.0.0.1");
         try (MockWebServer upstream = new MockWebServer()) {

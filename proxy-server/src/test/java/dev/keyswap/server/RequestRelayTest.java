@@ -5,11 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.server.RawUpstream.Answer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * How a client's request reaches the upstream, byte for byte: the head written anew with the
@@ -151,6 +158,52 @@ class RequestRelayTest {
             assertEquals(1, upstream.received.size(), upstream.received.toString());
             assertTrue(upstream.received.get(0).startsWith("GET /v1/models "), upstream.received.get(0));
         }
+    }
+
+    /**
+     * A client that writes its whole body before it reads, as most SDKs do, must get the 413 and
+     * not a reset: Keyswap answers at the head, then reads and drops the rest (a lingering close).
+     * Closed at once, the unread body in the socket made the kernel reset the connection, and the
+     * client's writes failed with the answer unread.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"content-length", "chunked"})
+    void aClientStillSendingAnOversizedBodyGetsThe413(String framing) throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
+             TestKeyswap keyswap = TestKeyswap.start(dir, TestKeyswap.providers(TestKeyswap.map("openai", upstream.baseUrl()),
+                     TestKeyswap.map("openai", SERVER_KEY)) + "server:\n  max_body_bytes: 1024\n");
+             Socket client = new Socket(InetAddress.getLoopbackAddress(), keyswap.port())) {
+            String answer = postOversizedThenRead(client, keyswap.token(), framing.equals("chunked"));
+            assertTrue(answer.startsWith("HTTP/1.1 413 "), answer);
+            assertTrue(answer.contains("\"code\":\"body_too_large\""), answer);
+            assertFalse(answer.contains(keyswap.token()), answer);
+            assertTrue(upstream.received.isEmpty(), "no whole request reached the upstream: " + upstream.received);
+        }
+    }
+
+    /** Writes a POST with an 8 MiB body, all of it, and only then reads; returns all that was read until the close. */
+    static String postOversizedThenRead(Socket client, String token, boolean chunked) throws IOException {
+        client.setSoTimeout(30_000);
+        int bodyBytes = 8 << 20;
+        OutputStream out = client.getOutputStream();
+        out.write(("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer " + token + "\r\n"
+                + (chunked ? "Transfer-Encoding: chunked" : "Content-Length: " + bodyBytes) + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        byte[] piece = new byte[64 << 10];
+        for (int sent = 0; sent < bodyBytes; sent += piece.length) {
+            if (chunked) {
+                out.write((Integer.toHexString(piece.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            out.write(piece);
+            if (chunked) {
+                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        }
+        if (chunked) {
+            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        }
+        out.flush();
+        return new String(client.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
     }
 
     private static int count(String s, String part) {
