@@ -46,7 +46,7 @@ public final class PipelineBenchAccess {
 
     /** {@link TokenExtractor#find}; returns the token, or null when none is present. */
     public static String findToken(RequestHead headers, String rawQuery) {
-        TokenExtractor.Found f = TokenExtractor.find(headers, rawQuery);
+        TokenExtractor.Found f = TokenExtractor.find(headers, rawQuery, false);
         return f == null ? null : f.token();
     }
 

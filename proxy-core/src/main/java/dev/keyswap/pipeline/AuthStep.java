@@ -28,7 +28,7 @@ public final class AuthStep implements HeadStep {
     @Override
     public void onHead(HeadSteps steps, InboundRequest request) {
         ChannelHandlerContext ctx = steps.ctx();
-        TokenExtractor.Found found = TokenExtractor.find(request.head, request.rawQuery);
+        TokenExtractor.Found found = TokenExtractor.find(request.head, request.rawQuery, request.webSocket);
         if (found == null) {
             Responses.error(ctx, request, ProxyError.unauthorized("missing_token",
                     "no Keyswap token: send it as 'Authorization: Bearer ptk_…' (or x-api-key, x-goog-api-key, api-key, ?key=)"));

@@ -66,6 +66,9 @@ public final class CredentialStep implements HeadStep {
         }
         if (request.webSocket) {
             WebSocketHandshake.rewriteRequest(h, request.offeredSubprotocols);
+        } else {
+            // Meaningless outside an upgrade, and a place a browser puts the token: never sent on.
+            h.drop(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         }
         for (Map.Entry<String, String> e : c.extraHeaders().entrySet()) {
             h.set(e.getKey(), e.getValue());

@@ -38,12 +38,18 @@ final class RealtimeUsageTap {
     private long inputTokens;
     private long outputTokens;
     private boolean reported;
+    /**
+     * The upstream broke the framing (a 64-bit length with its top bit set, RFC 6455 section
+     * 5.2): nothing after it can be read as frames, so the tap stops looking. Read as a negative
+     * length, that header once stepped the loop back onto itself forever, on the event loop.
+     */
+    private boolean lost;
 
     /** Looks at the readable bytes; indices and reference count are left as they are. */
     void onBytes(ByteBuf buf) {
         int i = buf.readerIndex();
         int end = buf.writerIndex();
-        while (i < end) {
+        while (i < end && !lost) {
             if (payloadLeft == 0 && !inPayload) {
                 i = readHeader(buf, i, end);
                 continue;
@@ -96,6 +102,10 @@ final class RealtimeUsageTap {
             length = 0;
             for (int k = 0; k < 8; k++) {
                 length = (length << 8) | (header[2 + k] & 0xff);
+            }
+            if (length < 0) {
+                lost = true;
+                return;
             }
             at = 10;
         } else {

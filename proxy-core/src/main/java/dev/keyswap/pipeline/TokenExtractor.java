@@ -15,7 +15,12 @@ final class TokenExtractor {
     private TokenExtractor() {
     }
 
-    static Found find(RequestHead headers, String rawQuery) {
+    /**
+     * @param webSocket whether the request is a WebSocket upgrade: the subprotocol slot is read
+     *                  on those only (SPEC section 1), as only their handshake is rewritten for
+     *                  the upstream without it
+     */
+    static Found find(RequestHead headers, String rawQuery, boolean webSocket) {
         String authorization = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (authorization != null) {
             String v = authorization.trim();
@@ -39,7 +44,7 @@ final class TokenExtractor {
                 f = new Found(TokenSlot.QUERY_KEY, key);
             }
         }
-        if (f == null) {
+        if (f == null && webSocket) {
             String token = WebSocketHandshake.tokenFromSubprotocols(headers);
             if (token != null) {
                 f = new Found(TokenSlot.WEBSOCKET_SUBPROTOCOL, token);

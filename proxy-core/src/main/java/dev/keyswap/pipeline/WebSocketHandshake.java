@@ -36,10 +36,18 @@ final class WebSocketHandshake {
         return null;
     }
 
-    /** Restores the upgrade headers (removed with the hop-by-hop set) and drops the secret subprotocol. */
+    /**
+     * Restores the upgrade headers (removed with the hop-by-hop set), drops the secret
+     * subprotocol, and offers the upstream no extension: a compressed message
+     * ({@code permessage-deflate}) cannot be read by the usage tap as it passes, and a client
+     * offering compression, as OkHttp and browsers do, would have its Realtime session's tokens
+     * go unmetered. Without the offer the upstream answers uncompressed, and the client, which
+     * only offered, takes that.
+     */
     static void rewriteRequest(RequestHead h, List<String> offered) {
         h.set(HttpHeaderNames.CONNECTION, "upgrade");
         h.set(HttpHeaderNames.UPGRADE, "websocket");
+        h.remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
         List<String> kept = new ArrayList<>(offered.size());
         for (String p : offered) {
             if (!p.startsWith(INSECURE_KEY_PREFIX)) {

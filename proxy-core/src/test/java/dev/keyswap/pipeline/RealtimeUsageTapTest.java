@@ -2,6 +2,7 @@ package dev.keyswap.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.keyswap.usage.TokenUsage;
 import io.netty.buffer.ByteBuf;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -72,5 +74,28 @@ class RealtimeUsageTapTest {
         b.release();
         ch.finishAndReleaseAll();
         assertNull(tap.result().inputTokens());
+    }
+
+    /**
+     * A 64-bit length with its top bit set (RFC 6455 section 5.2 forbids it) from an upstream a
+     * tenant controls: read as a negative length it stepped the tap back onto the same header
+     * forever, on the event loop. Now the tap stops at it and keeps what it had summed.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0x82, 0x81})
+    void aNegativeFrameLengthStopsTheTapInsteadOfLoopingForever(int firstByte) {
+        ByteBuf done = session(false);
+        ByteBuf bad = Unpooled.wrappedBuffer(new byte[] {(byte) firstByte, 0x7f, -1, -1, -1, -1, -1, -1, -1, (byte) 0xf6});
+        ByteBuf after = session(false);
+        RealtimeUsageTap tap = new RealtimeUsageTap();
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            tap.onBytes(done);
+            tap.onBytes(bad);
+            tap.onBytes(after);
+        });
+        assertEquals(120L, tap.result().inputTokens(), "what came before is kept; nothing after is read as frames");
+        done.release();
+        bad.release();
+        after.release();
     }
 }

@@ -100,6 +100,26 @@ class KeySwapTest {
         assertEquals("{\"model\":\"gpt-4o\",\"messages\":[]}", r.getBody().readUtf8());
     }
 
+    /**
+     * The subprotocol slot is for WebSocket upgrades only (SPEC section 1): on a plain request,
+     * one whose upgrade headers a load balancer stripped, say, it is no token, and the header
+     * never reaches the upstream, which once got the token in it.
+     */
+    @Test
+    void aSubprotocolTokenOnAPlainRequestIsNoTokenAndNeverSentOn() throws Exception {
+        int before = upstream.getRequestCount();
+        HttpResponse<String> refused = http.send(post("/openai/v1/chat/completions")
+                .header("Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key." + token).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, refused.statusCode(), refused.body());
+        assertFalse(refused.body().contains(token), refused.body());
+        assertEquals(before, upstream.getRequestCount(), "nothing relayed");
+
+        RecordedRequest r = send(post("/openai/v1/chat/completions").header("Authorization", "Bearer " + token)
+                .header("Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key." + token));
+        assertNull(r.getHeader("Sec-WebSocket-Protocol"), "meaningless outside an upgrade: dropped whole");
+    }
+
     @Test
     void anthropicXApiKeyTokenBecomesXApiKeyUnderBasePath() throws Exception {
         RecordedRequest r = send(post("/anthropic/v1/messages").header("x-api-key", token)

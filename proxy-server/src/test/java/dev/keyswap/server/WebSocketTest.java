@@ -131,6 +131,9 @@ class WebSocketTest {
         assertEquals("Bearer " + OPENAI_KEY, h.headers().get("authorization"));
         assertEquals("realtime=v1", h.headers().get("openai-beta"));
         assertNoToken(h);
+        // OkHttp offers permessage-deflate; compressed frames would hide Realtime usage from the tap.
+        assertNull(h.headers().get("sec-websocket-extensions"), "no extension offered upstream");
+        assertNull(opened.header("Sec-WebSocket-Extensions"), "so none is agreed with the client");
         ws.send("{\"type\":\"session.update\"}");
         assertEquals("{\"type\":\"session.update\"}", events.next());
         ws.close(1000, "bye");
