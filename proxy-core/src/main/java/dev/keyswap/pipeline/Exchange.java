@@ -155,9 +155,14 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             ctx.read();
             ctx.executor().execute(this::flushPendingRequest);
         }
-        // The connection times the response head; releasing or detaching it clears the deadline,
-        // so only a head that arrives on a connection we keep needs to stop it (onResponseHead).
-        UpstreamConnector.expectResponseWithin(upstream, relay.responseHeaderTimeoutMillis);
+        // The connection times the response head from the request's end (a body's last piece
+        // starts it in onClientBody: an upload longer than the timeout is not a silent upstream,
+        // and upstream.idle_timeout covers one that stalls); releasing or detaching the connection
+        // clears the deadline, so only a head that arrives on a connection we keep needs to stop
+        // it (onResponseHead).
+        if (!request.hasBody) {
+            UpstreamConnector.expectResponseWithin(upstream, relay.responseHeaderTimeoutMillis);
+        }
         upstream.read();
     }
 
@@ -208,7 +213,9 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
             requestEnded = true;
             requestState = RequestState.SENT;
             upstream.flush();
-            if (responseState == ResponseState.DONE) {
+            if (responseState == ResponseState.AWAITING) {
+                UpstreamConnector.expectResponseWithin(upstream, relay.responseHeaderTimeoutMillis);
+            } else if (responseState == ResponseState.DONE) {
                 finish(true);
             }
         } else if (upstream.isWritable()) {

@@ -104,6 +104,36 @@ class UpstreamFailureTest {
     }
 
     @Test
+    void anUploadLongerThanTheResponseHeaderTimeoutIsTimedFromItsEnd() throws Exception {
+        // The timeout waits for an answer to a request sent whole; a 1.5 s upload under a 500 ms
+        // timeout once got 504 a third of the way in, bytes flowing all the while.
+        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    var r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                            Unpooled.copiedBuffer("{}", StandardCharsets.US_ASCII));
+                    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
+                    ctx.writeAndFlush(r);
+                }
+            }
+        }); TestKeyswap keyswap = keyswap(upstream.baseUrl()); RawHttp client = new RawHttp(keyswap.port())) {
+            client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer " + keyswap.token()
+                    + "\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 6; i++) {
+                client.send("5\r\nchunk\r\n");
+                Thread.sleep(250);
+            }
+            client.send("0\r\n\r\n");
+            RawHttp.Response r = client.read();
+            assertEquals(200, r.status(), r.body());
+            assertEquals("{}", r.body());
+        }
+    }
+
+    @Test
     void malformedUpstreamResponseIs502() throws Exception {
         try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
             @Override
