@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 public final class CredentialStep implements HeadStep {
     static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    private static final String IDENTITY = "identity";
 
     private final CredentialResolver resolver;
     private final boolean inboundTls;
@@ -60,6 +61,10 @@ public final class CredentialStep implements HeadStep {
         h.add(HttpHeaderNames.HOST, c.target().authority());
         append(h, X_FORWARDED_FOR, request.clientIp);
         append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
+        // Responses come back uncompressed, so their usage can be read as they pass: SDKs ask for
+        // gzip, deflate and br by default, and a compressed body left every JSON response of
+        // theirs unmetered (no model, no tokens, no cost, nothing against a budget).
+        h.set(HttpHeaderNames.ACCEPT_ENCODING, IDENTITY);
         if (h.chunked) {
             // The body goes on as it came, in chunks: the one framing field the upstream gets.
             h.add(HttpHeaderNames.TRANSFER_ENCODING, "chunked");

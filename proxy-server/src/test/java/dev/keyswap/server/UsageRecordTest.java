@@ -46,6 +46,23 @@ class UsageRecordTest {
                             + "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":3,\"total_tokens\":14}}\n\n"
                             + "data: [DONE]\n\n");
                 }
+                if (path.startsWith("/v1/chat/completions?compressing")) {
+                    // As a provider's CDN does: gzip when the request accepts it.
+                    String json = "{\"id\":\"c3\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],"
+                            + "\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":2,\"total_tokens\":42}}";
+                    String accepted = request.getHeader("Accept-Encoding");
+                    if (accepted != null && accepted.contains("gzip")) {
+                        okio.Buffer gzipped = new okio.Buffer();
+                        try (okio.BufferedSink sink = okio.Okio.buffer(new okio.GzipSink(gzipped))) {
+                            sink.writeUtf8(json);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                        return new MockResponse().addHeader("Content-Type", "application/json")
+                                .addHeader("Content-Encoding", "gzip").setBody(gzipped);
+                    }
+                    return new MockResponse().addHeader("Content-Type", "application/json").setBody(json);
+                }
                 if (path.startsWith("/v1/chat/completions")) {
                     return new MockResponse().addHeader("Content-Type", "application/json").setBody(
                             "{\"id\":\"c2\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,"
@@ -97,6 +114,21 @@ class UsageRecordTest {
         assertEquals(100_000L, u.outputTokens());
         // gpt-4o example price: 2.5 USD per million in, 10 per million out.
         assertEquals(2.5 + 1.0, u.costUsd(), 1e-9);
+    }
+
+    @Test
+    void aClientAcceptingCompressionStillGetsItsResponseMetered() throws Exception {
+        // SDKs send Accept-Encoding: gzip, deflate, br; a gzipped body hid the usage from the scan.
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/openai/v1/chat/completions?compressing=1"))
+                .header("Authorization", "Bearer " + token).header("Accept-Encoding", "gzip, deflate, br")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertTrue(r.body().contains("\"total_tokens\":42"), "the client got it uncompressed: " + r.body());
+        UsageRecord u = recordOf(r);
+        assertEquals("gpt-4o-2024-08-06", u.model());
+        assertEquals(40L, u.inputTokens());
+        assertEquals(2L, u.outputTokens());
+        assertNotNull(u.costUsd());
     }
 
     @Test
