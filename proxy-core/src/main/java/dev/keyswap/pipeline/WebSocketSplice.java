@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An upgraded WebSocket: after the upstream's 101 the HTTP handlers leave both pipelines and the
@@ -17,9 +18,12 @@ import io.netty.util.ReferenceCountUtil;
  *
  * <p>Backpressure is the relay's rule: a side is read only while the other side is writable,
  * and resumes on the other side's writability change. Either side closing closes the other once
- * what it sent has been flushed; the usage record is written when both are gone.
+ * what it sent has been flushed, or after {@link #PEER_CLOSE_GRACE_MILLIS} if that flush cannot
+ * finish; the usage record is written when both are gone.
  */
 final class WebSocketSplice {
+    /** How long a side may take to flush what it was sent once the other side has closed. */
+    static final long PEER_CLOSE_GRACE_MILLIS = 10_000;
     private final RelayHandler relay;
     private final InboundRequest request;
     private final long upstreamMicros;
@@ -133,6 +137,12 @@ final class WebSocketSplice {
                 closed = true;
                 if (peer.channel.isActive()) {
                     peer.channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                    // A peer that reads nothing (a stalled mobile client) never lets that flush
+                    // finish, and no idle timer is left to end it: the client's went with the HTTP
+                    // handlers, the upstream's with its connection. Unclosed, it held its token's
+                    // WebSocket slot and its usage record for good.
+                    Channel stuck = peer.channel;
+                    stuck.eventLoop().schedule(() -> stuck.close(), PEER_CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
                 }
                 sideClosed();
             }
