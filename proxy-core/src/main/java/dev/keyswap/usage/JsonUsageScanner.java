@@ -28,8 +28,13 @@ import java.nio.charset.StandardCharsets;
  * A top-level {@code usage} with input but no output tokens (embeddings) reports output 0, so
  * it can be priced; a stream that never reported output leaves it null.
  *
- * <p>Cached-token breakdowns (Anthropic {@code cache_*_input_tokens}, OpenAI {@code *_details}) are
- * not added in: they are priced differently and the price table has one input price.
+ * <p>Anthropic's {@code cache_creation_input_tokens} and {@code cache_read_input_tokens} are added
+ * to {@code input_tokens} of the same usage object: Anthropic counts them apart from it, so left
+ * out they made a cached prompt's input, and its cost, look hundreds of times smaller. Added in,
+ * input is every prompt token, as OpenAI's {@code prompt_tokens} (which holds its cached tokens)
+ * and Gemini's {@code promptTokenCount} are; the price table has one input price, so cached
+ * tokens are priced as input (reads are dearer than billed, writes cheaper). OpenAI's {@code
+ * *_details} breakdowns are not added: their counts are inside the totals already.
  *
  * <p>The end of the first JSON value, or malformed input, stops extraction until the next {@link
  * #reset()}; whatever was found before it is kept.
@@ -136,9 +141,11 @@ final class JsonUsageScanner {
     private static final int N_OUTPUT_TOKENS = 12;
     private static final int N_CANDIDATES_TOKEN_COUNT = 13;
     private static final int N_THOUGHTS_TOKEN_COUNT = 14;
+    private static final int N_CACHE_CREATION_INPUT_TOKENS = 15;
+    private static final int N_CACHE_READ_INPUT_TOKENS = 16;
     private static final byte[][] NAMES = ascii("model", "modelVersion", "type", "usage", "usageMetadata", "response",
             "message", "prompt_tokens", "input_tokens", "promptTokenCount", "completion_tokens", "output_tokens",
-            "candidatesTokenCount", "thoughtsTokenCount");
+            "candidatesTokenCount", "thoughtsTokenCount", "cache_creation_input_tokens", "cache_read_input_tokens");
     private static final int[][] NAME_IDS_BY_LENGTH = nameIdsByLength();
 
     // An event's type (its data's "type", else its SSE event name), as far as it matters.
@@ -190,6 +197,11 @@ final class JsonUsageScanner {
     private String nestedModel;
     private long nestedInput;
     private long nestedOutput;
+    /** Anthropic's cache counts in the nested usage, added to {@link #nestedInput}. */
+    private long nestedCache;
+    /** The top-level usage's own input count (-1 until seen) and cache counts, summed into the input reported. */
+    private long usageInput;
+    private long usageCache;
     private long candidatesTokens;
     private long thoughtsTokens;
     private boolean usageHadInput;
@@ -703,6 +715,8 @@ final class JsonUsageScanner {
                     case N_USAGE:
                         usageHadInput = false;
                         usageHadOutput = false;
+                        usageInput = -1;
+                        usageCache = 0;
                         return USAGE;
                     case N_USAGE_METADATA:
                         candidatesTokens = -1;
@@ -1052,7 +1066,7 @@ final class JsonUsageScanner {
     private boolean numberWanted() {
         byte role = role();
         return (role == USAGE || role == USAGE_METADATA || role == NESTED_USAGE)
-                && name >= N_PROMPT_TOKENS && name <= N_THOUGHTS_TOKEN_COUNT;
+                && name >= N_PROMPT_TOKENS && name <= N_CACHE_READ_INPUT_TOKENS;
     }
 
     private int number(byte[] src, int i, final int end) {
@@ -1174,7 +1188,17 @@ final class JsonUsageScanner {
         }
         byte role = role();
         boolean input = name == N_PROMPT_TOKENS || name == N_INPUT_TOKENS || name == N_PROMPT_TOKEN_COUNT;
-        if (role == NESTED_USAGE) {
+        boolean cache = name == N_CACHE_CREATION_INPUT_TOKENS || name == N_CACHE_READ_INPUT_TOKENS;
+        if (cache) {
+            if (role == NESTED_USAGE) {
+                nestedCache = plus(nestedCache, value);
+            } else if (role == USAGE) {
+                usageCache = plus(usageCache, value);
+                if (usageInput >= 0) {
+                    fields.inputTokens(plus(usageInput, usageCache));
+                }
+            }
+        } else if (role == NESTED_USAGE) {
             if (input) {
                 nestedInput = value;
             } else {
@@ -1182,7 +1206,8 @@ final class JsonUsageScanner {
             }
         } else if (input) {
             usageHadInput = true;
-            fields.inputTokens(value);
+            usageInput = value;
+            fields.inputTokens(role == USAGE ? plus(value, usageCache) : value);
         } else if (role == USAGE_METADATA) {
             if (name == N_CANDIDATES_TOKEN_COUNT) {
                 candidatesTokens = value;
@@ -1202,6 +1227,7 @@ final class JsonUsageScanner {
         nestedModel = null;
         nestedInput = -1;
         nestedOutput = -1;
+        nestedCache = 0;
         candidatesTokens = -1;
         thoughtsTokens = -1;
     }
@@ -1212,7 +1238,7 @@ final class JsonUsageScanner {
         if (counts) {
             fields.model(nestedModel);
             if (nestedInput >= 0) {
-                fields.inputTokens(nestedInput);
+                fields.inputTokens(plus(nestedInput, nestedCache));
             }
             if (nestedOutput >= 0) {
                 fields.outputTokens(nestedOutput);
@@ -1246,5 +1272,11 @@ final class JsonUsageScanner {
             out[j] = words[j].getBytes(StandardCharsets.US_ASCII);
         }
         return out;
+    }
+
+    /** Two counts (neither negative) added, held at Long.MAX_VALUE rather than wrapping to a negative count. */
+    private static long plus(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 }

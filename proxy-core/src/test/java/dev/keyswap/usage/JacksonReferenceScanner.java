@@ -33,7 +33,8 @@ import java.io.IOException;
  * A top-level {@code usage} with input but no output tokens (embeddings) reports output 0, so
  * it can be priced; a stream that never reported output leaves it null.
  *
- * <p>Cached-token breakdowns (Anthropic {@code cache_*_input_tokens}, OpenAI {@code *_details}) are
+ * <p>Anthropic's {@code cache_creation_input_tokens} and {@code cache_read_input_tokens} are added to
+ * the same usage object's {@code input_tokens}. Other cached-token breakdowns (OpenAI {@code *_details}) are
  * not added in: they are priced differently and the price table has one input price.
  *
  * <p>The end of the first JSON value, or malformed input, stops extraction until the next {@link
@@ -106,6 +107,9 @@ final class JacksonReferenceScanner {
     private String nestedModel;
     private Long nestedInput;
     private Long nestedOutput;
+    private long nestedCache;
+    private Long usageInput;
+    private long usageCache;
     private long candidatesTokens;
     private long thoughtsTokens;
     private boolean usageHadInput;
@@ -270,6 +274,8 @@ final class JacksonReferenceScanner {
                     case "usage":
                         usageHadInput = false;
                         usageHadOutput = false;
+                        usageInput = null;
+                        usageCache = 0;
                         return USAGE;
                     case "usageMetadata":
                         candidatesTokens = -1;
@@ -318,8 +324,13 @@ final class JacksonReferenceScanner {
             return;
         }
         boolean input;
+        boolean cache = false;
         switch (fieldName) {
             case "prompt_tokens", "input_tokens", "promptTokenCount" -> input = true;
+            case "cache_creation_input_tokens", "cache_read_input_tokens" -> {
+                input = false;
+                cache = true;
+            }
             case "completion_tokens", "output_tokens", "candidatesTokenCount", "thoughtsTokenCount" -> input = false;
             default -> {
                 return;
@@ -329,7 +340,16 @@ final class JacksonReferenceScanner {
         if (value < 0) {
             return;
         }
-        if (role == NESTED_USAGE) {
+        if (cache) {
+            if (role == NESTED_USAGE) {
+                nestedCache = plus(nestedCache, value);
+            } else if (role == USAGE) {
+                usageCache = plus(usageCache, value);
+                if (usageInput != null) {
+                    fields.inputTokens(plus(usageInput, usageCache));
+                }
+            }
+        } else if (role == NESTED_USAGE) {
             if (input) {
                 nestedInput = value;
             } else {
@@ -337,7 +357,8 @@ final class JacksonReferenceScanner {
             }
         } else if (input) {
             usageHadInput = true;
-            fields.inputTokens(value);
+            usageInput = value;
+            fields.inputTokens(role == USAGE ? plus(value, usageCache) : value);
         } else if (role == USAGE_METADATA) {
             if (fieldName.equals("candidatesTokenCount")) {
                 candidatesTokens = value;
@@ -357,6 +378,7 @@ final class JacksonReferenceScanner {
         nestedModel = null;
         nestedInput = null;
         nestedOutput = null;
+        nestedCache = 0;
         candidatesTokens = -1;
         thoughtsTokens = -1;
     }
@@ -369,7 +391,7 @@ final class JacksonReferenceScanner {
         if (counts) {
             fields.model(nestedModel);
             if (nestedInput != null) {
-                fields.inputTokens(nestedInput);
+                fields.inputTokens(plus(nestedInput, nestedCache));
             }
             if (nestedOutput != null) {
                 fields.outputTokens(nestedOutput);
@@ -393,5 +415,11 @@ final class JacksonReferenceScanner {
             parser = null;
             feeder = null;
         }
+    }
+
+    /** Two counts (neither negative) added, held at Long.MAX_VALUE rather than wrapping to a negative count. */
+    private static long plus(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 }

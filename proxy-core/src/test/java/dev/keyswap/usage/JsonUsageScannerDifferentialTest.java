@@ -22,7 +22,7 @@ class JsonUsageScannerDifferentialTest {
     private static final String[] EVENT_NAMES = {null, "", "message_start", "message_delta", "response.completed",
         "response.", "content_block_delta"};
     private static final byte[] ALPHABET = bytes("{}[]:,\"\\ \t\r\n0123456789-+.eEtrufalsn/bu"
-            + "modelVersionusageMetadatapromptTokenCountinput_tokens");
+            + "modelVersionusageMetadatapromptTokenCountinput_tokenscache_read_creation");
     private static final byte[] ODD_BYTES = {0x00, 0x01, 0x1F, 0x7F, (byte) 0x80, (byte) 0xBF, (byte) 0xC3, (byte) 0xE9,
         (byte) 0xEF, (byte) 0xF0, (byte) 0xF5, (byte) 0xF8, (byte) 0xFF};
 
@@ -45,6 +45,13 @@ class JsonUsageScannerDifferentialTest {
     void sameAnswersOnEdgeCases() {
         String[] edges = {
             "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":01}}",
+            "{\"usage\":{\"cache_read_input_tokens\":5,\"input_tokens\":1,\"cache_read_input_tokens\":7,\"output_tokens\":2}}",
+            "{\"usage\":{\"cache_read_input_tokens\":4,\"output_tokens\":1}}",
+            "{\"usage\":{\"cache_creation_input_tokens\":9223372036854775807,\"input_tokens\":3,\"cache_read_input_tokens\":1}}",
+            "{\"usage\":{\"input_tokens\":1,\"cache_read_input_tokens\":-4,\"cache_creation\":{\"cache_read_input_tokens\":9}}}",
+            "{\"usageMetadata\":{\"cache_read_input_tokens\":4,\"promptTokenCount\":2,\"candidatesTokenCount\":1}}",
+            "{\"type\":\"message_start\",\"message\":{\"usage\":{\"cache_creation_input_tokens\":3,\"input_tokens\":2}}}",
+            "{\"type\":\"message_delta\",\"message\":{\"usage\":{\"cache_creation_input_tokens\":3,\"input_tokens\":2}}}",
             "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":-0,\"completion_tokens\":-3}}",
             "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":1}}",
             "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":9223372036854775808,\"completion_tokens\":1}}",

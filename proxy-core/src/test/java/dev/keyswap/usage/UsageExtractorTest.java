@@ -30,6 +30,19 @@ class UsageExtractorTest {
                 Arguments.of("openai responses sse", SSE, OPENAI_RESPONSES_SSE, new TokenUsage("gpt-4.1-2025-04-14", 37L, 11L)),
                 Arguments.of("anthropic json", JSON, ANTHROPIC_JSON, new TokenUsage("claude-sonnet-4-20250514", 2095L, 503L)),
                 Arguments.of("anthropic sse", SSE, ANTHROPIC_SSE, new TokenUsage("claude-sonnet-4-20250514", 25L, 15L)),
+                // Prompt caching: Anthropic counts cache writes and reads apart from input_tokens.
+                Arguments.of("anthropic json, cached prompt", JSON, ANTHROPIC_JSON.replace(
+                        "\"input_tokens\":2095,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0",
+                        "\"cache_read_input_tokens\":100000,\"input_tokens\":10,\"cache_creation_input_tokens\":2000"),
+                        new TokenUsage("claude-sonnet-4-20250514", 102010L, 503L)),
+                Arguments.of("anthropic sse, cached prompt", SSE, ANTHROPIC_SSE.replace(
+                        "\"input_tokens\":25,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0",
+                        "\"input_tokens\":10,\"cache_creation_input_tokens\":2000,\"cache_read_input_tokens\":100000"),
+                        new TokenUsage("claude-sonnet-4-20250514", 102010L, 15L)),
+                Arguments.of("anthropic sse, final counts in message_delta", SSE, ANTHROPIC_SSE.replace(
+                        "\"usage\":{\"output_tokens\":15}", "\"usage\":{\"cache_read_input_tokens\":700,\"input_tokens\":30,"
+                        + "\"cache_creation_input_tokens\":5,\"output_tokens\":15}"),
+                        new TokenUsage("claude-sonnet-4-20250514", 735L, 15L)),
                 Arguments.of("gemini json, thoughts add to output", JSON, GEMINI_JSON, new TokenUsage("gemini-2.5-flash", 8L, 44L)),
                 Arguments.of("gemini sse", SSE, GEMINI_SSE, new TokenUsage("gemini-2.0-flash", 9L, 40L)),
                 Arguments.of("gemini json array stream", JSON, GEMINI_JSON_ARRAY, new TokenUsage("gemini-2.0-flash", 9L, 40L)),
