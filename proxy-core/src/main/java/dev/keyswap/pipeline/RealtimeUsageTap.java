@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 final class RealtimeUsageTap {
     private static final byte[] MARKER = "\"response.done\"".getBytes(StandardCharsets.US_ASCII);
     private static final int PREFIX = 160;
+    static final int MAX_MODEL_CHARS = 128;
 
     private final byte[] header = new byte[14];
     private int headerRead;
@@ -38,6 +39,16 @@ final class RealtimeUsageTap {
     private long inputTokens;
     private long outputTokens;
     private boolean reported;
+    /** The model the session asked for in its URL, for a session whose events name none. */
+    private final String modelAskedFor;
+
+    RealtimeUsageTap() {
+        this(null);
+    }
+
+    RealtimeUsageTap(String modelAskedFor) {
+        this.modelAskedFor = modelAskedFor;
+    }
     /**
      * The upstream broke the framing (a 64-bit length with its top bit set, RFC 6455 section
      * 5.2): nothing after it can be read as frames, so the tap stops looking. Read as a negative
@@ -188,7 +199,29 @@ final class RealtimeUsageTap {
 
     /** The session's usage so far: summed over its response.done events. */
     TokenUsage result() {
-        return reported ? new TokenUsage(model, inputTokens, outputTokens) : new TokenUsage(model, null, null);
+        String m = model != null ? model : modelAskedFor;
+        return reported ? new TokenUsage(m, inputTokens, outputTokens) : new TokenUsage(m, null, null);
+    }
+
+    /**
+     * The model the session's URL names ({@code /v1/realtime?model=gpt-realtime}), or null: what
+     * the session is priced by, as OpenAI's {@code response.done} carries no model (it is in
+     * {@code session.created}, which the tap does not read). Only a plain model name is taken,
+     * and at most {@link #MAX_MODEL_CHARS} of it.
+     */
+    static String modelAskedFor(String rawQuery) {
+        String m = rawQuery == null ? null : QueryString.first(rawQuery, "model");
+        if (m == null || m.isEmpty() || m.length() > MAX_MODEL_CHARS) {
+            return null;
+        }
+        for (int i = 0; i < m.length(); i++) {
+            char c = m.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
+                    || c == ':' || c == '/')) {
+                return null;
+            }
+        }
+        return m;
     }
 
     private static boolean contains(byte[] hay, int len, byte[] needle) {

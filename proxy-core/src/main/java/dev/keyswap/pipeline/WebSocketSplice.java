@@ -30,7 +30,7 @@ final class WebSocketSplice {
     private final Side client;
     private final Side upstream;
     private final Runnable onEnd;
-    private final RealtimeUsageTap usageTap = new RealtimeUsageTap();
+    private final RealtimeUsageTap usageTap;
     private int closedSides;
 
     private WebSocketSplice(RelayHandler relay, InboundRequest request, long upstreamMicros, Channel clientChannel,
@@ -39,6 +39,7 @@ final class WebSocketSplice {
         this.request = request;
         this.upstreamMicros = upstreamMicros;
         this.onEnd = onEnd;
+        this.usageTap = new RealtimeUsageTap(RealtimeUsageTap.modelAskedFor(request.rawQuery));
         this.client = new Side(clientChannel);
         this.upstream = new Side(upstreamChannel);
         client.peer = upstream;

@@ -98,4 +98,21 @@ class RealtimeUsageTapTest {
         bad.release();
         after.release();
     }
+
+    @Test
+    void aSessionIsPricedByTheModelItsUrlNamedAsResponseDoneNamesNone() {
+        ByteBuf all = session(false);
+        RealtimeUsageTap tap = new RealtimeUsageTap(RealtimeUsageTap.modelAskedFor("model=gpt-realtime-2025-08-28&x=1"));
+        tap.onBytes(all);
+        all.release();
+        assertEquals(new TokenUsage("gpt-realtime-2025-08-28", 120L, 60L), tap.result());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"x=1", "model=", "model=gpt%0Arealtime", "model=a%22b", "model=%E2%80%A8"})
+    void onlyAPlainModelNameIsTakenFromTheUrl(String query) {
+        assertNull(RealtimeUsageTap.modelAskedFor(query));
+        assertNull(RealtimeUsageTap.modelAskedFor("model=" + "m".repeat(RealtimeUsageTap.MAX_MODEL_CHARS + 1)));
+        assertEquals("gpt-4o-realtime-preview", RealtimeUsageTap.modelAskedFor("key=secret&model=gpt-4o-realtime-preview"));
+    }
 }

@@ -283,7 +283,7 @@ class WebSocketTest {
     @Test
     void closedSocketLeavesAUsageRecordWithBytesEachWayAndRealtimeTokens() throws Exception {
         Events events = new Events();
-        WebSocket ws = client.newWebSocket(new Request.Builder().url(wsUrl("/openai/v1/realtime"))
+        WebSocket ws = client.newWebSocket(new Request.Builder().url(wsUrl("/openai/v1/realtime?model=gpt-4o-realtime-preview"))
                 .header("Authorization", "Bearer " + token).build(), events);
         String requestId = events.opened.get(10, TimeUnit.SECONDS).header("x-request-id");
         ws.send("hello");
@@ -300,5 +300,8 @@ class WebSocketTest {
         assertTrue(u.durationMicros() > 0);
         assertEquals(60L, u.inputTokens(), "usage of both response.done events, summed");
         assertEquals(24L, u.outputTokens());
+        // response.done names no model: the session is priced by the one its URL asked for.
+        assertEquals("gpt-4o-realtime-preview", u.model());
+        assertNotNull(u.costUsd(), "priced from the bundled table");
     }
 }
