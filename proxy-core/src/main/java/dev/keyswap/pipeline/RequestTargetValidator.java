@@ -71,8 +71,16 @@ public final class RequestTargetValidator {
         return len == 0 ? null : dots(t, start, len);
     }
 
+    /**
+     * A segment that is {@code .} or {@code ..}, also with path parameters ({@code ..;x}, RFC
+     * 3986 section 3.3): Tomcat, Jetty and Spring drop a segment's {@code ;} part before they
+     * resolve dot segments, so {@code /v1/models/..;/admin} passed a connection's allowed path
+     * here and meant {@code /v1/admin} there.
+     */
     private static String dots(String t, int start, int len) {
-        if ((len == 1 && t.charAt(start) == '.') || (len == 2 && t.charAt(start) == '.' && t.charAt(start + 1) == '.')) {
+        int semicolon = t.indexOf(';', start);
+        int name = semicolon >= 0 && semicolon < start + len ? semicolon - start : len;
+        if ((name == 1 && t.charAt(start) == '.') || (name == 2 && t.charAt(start) == '.' && t.charAt(start + 1) == '.')) {
             return "dot segment in path";
         }
         return null;

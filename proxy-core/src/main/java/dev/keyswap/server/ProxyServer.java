@@ -24,7 +24,9 @@ import dev.keyswap.upstream.UpstreamConnector;
 import dev.keyswap.upstream.UpstreamMetrics;
 import dev.keyswap.usage.UsageLog;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -168,8 +170,15 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting, lets in-flight exchanges finish for at most {@code timeout}, then closes
-     * every connection and the event loops. New requests on open keep-alive connections get 503.
+     * Stops accepting, lets in-flight exchanges and WebSocket sessions finish for at most {@code
+     * timeout}, lets every connection write out what it has been given, then closes every
+     * connection and the event loops. New requests on open keep-alive connections get 503.
+     *
+     * <p>An exchange counts as finished once the upstream's last byte is read, while the end of
+     * its response may still be queued for a slow client: closing then threw that tail away
+     * (Netty's close fails what is unwritten), so each connection is closed only after a flush
+     * of what it holds, within the same deadline. A spliced WebSocket is no exchange and was cut
+     * at once; it too gets until the deadline.
      */
     public void drain(Duration timeout) {
         draining = true;
@@ -177,18 +186,34 @@ public final class ProxyServer implements AutoCloseable {
             listener.close().syncUninterruptibly();
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (relayMetrics.active() > 0 && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        while ((relayMetrics.active() > 0 || relayMetrics.webSockets() > 0) && waitUntil(deadline)) {
+            // polled: exchanges end on many event loops
         }
-        if (relayMetrics.active() > 0) {
-            log.warn("drain timeout: closing {} unfinished exchanges", relayMetrics.active());
+        if (relayMetrics.active() > 0 || relayMetrics.webSockets() > 0) {
+            log.warn("drain timeout: closing {} unfinished exchanges and {} WebSocket sessions",
+                    relayMetrics.active(), relayMetrics.webSockets());
+        }
+        for (Channel client : clients) {
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        while (!clients.isEmpty() && waitUntil(deadline)) {
+            // the group forgets each connection as it closes
         }
         close();
+    }
+
+    /** Sleeps a little; false once {@code deadline} has passed (or the thread was interrupted). */
+    private static boolean waitUntil(long deadline) {
+        if (System.nanoTime() >= deadline) {
+            return false;
+        }
+        try {
+            Thread.sleep(20);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     @Override

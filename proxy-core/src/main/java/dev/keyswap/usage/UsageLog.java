@@ -60,6 +60,7 @@ public final class UsageLog implements AutoCloseable {
     private final AtomicInteger enqueueing = new AtomicInteger();
     private volatile boolean closed;
     private final AtomicBoolean closeStarted = new AtomicBoolean();
+    private final long closeTimeoutNanos;
 
     /**
      * @param sink          writes one batch; called only from the writer thread
@@ -68,6 +69,12 @@ public final class UsageLog implements AutoCloseable {
      * @param flushInterval longest a record waits before its batch is written
      */
     public UsageLog(Consumer<List<UsageRecord>> sink, int capacity, int maxBatch, Duration flushInterval) {
+        this(sink, capacity, maxBatch, flushInterval, CLOSE_TIMEOUT);
+    }
+
+    /** @param closeTimeout how long {@link #close()} waits, in all, for the writer (tests shorten it) */
+    UsageLog(Consumer<List<UsageRecord>> sink, int capacity, int maxBatch, Duration flushInterval, Duration closeTimeout) {
+        this.closeTimeoutNanos = closeTimeout.toNanos();
         this.sink = Objects.requireNonNull(sink, "sink");
         if (capacity < 1 || maxBatch < 1) {
             throw new IllegalArgumentException("capacity and maxBatch must be positive");
@@ -138,26 +145,53 @@ public final class UsageLog implements AutoCloseable {
         if (queued) {
             awaitWriter(done);
         } else {
-            joinWriter(); // closing: the writer drains everything before it exits
+            joinWriter(System.nanoTime() + closeTimeoutNanos); // closing: the writer drains everything before it exits
         }
     }
 
     /** Stops accepting, writes what is queued, stops the writer thread. Idempotent. */
     @Override
     public void close() {
+        // One deadline for all of it: with the queue full and the sink stuck (a hung disk), even
+        // putting the stop marker in waited forever, and SIGTERM never reached its exit.
+        long deadline = System.nanoTime() + closeTimeoutNanos;
         if (!closeStarted.compareAndSet(false, true)) {
-            joinWriter();
+            joinWriter(deadline);
             return;
         }
         closed = true;
         while (enqueueing.get() != 0) {
             LockSupport.parkNanos(10_000); // an offer in progress takes nanoseconds
         }
-        putUninterruptibly(STOP);
-        hurry();
-        joinWriter();
+        if (offerUntil(STOP, deadline)) {
+            hurry();
+            joinWriter(deadline);
+        }
         if (writer.isAlive()) {
-            log.warn("Usage writer did not finish within {}; {} records still queued", CLOSE_TIMEOUT, queue.size());
+            log.warn("Usage writer did not finish within {} ms; {} records still queued",
+                    TimeUnit.NANOSECONDS.toMillis(closeTimeoutNanos), queue.size());
+        }
+    }
+
+    /** Puts {@code item} in the queue, waiting for room until {@code deadline}; false if it could not. */
+    private boolean offerUntil(Object item, long deadline) {
+        boolean interrupted = false;
+        try {
+            long left;
+            while (writer.isAlive() && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    if (queue.offer(item, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS)) {
+                        return true;
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            return false;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -287,12 +321,11 @@ public final class UsageLog implements AutoCloseable {
         }
     }
 
-    private void joinWriter() {
+    private void joinWriter(long deadline) {
         if (Thread.currentThread() == writer) {
             return; // a sink calling close() must not wait for itself
         }
         boolean interrupted = false;
-        long deadline = System.nanoTime() + CLOSE_TIMEOUT.toNanos();
         try {
             long left;
             while (writer.isAlive() && (left = deadline - System.nanoTime()) > 0) {

@@ -23,6 +23,9 @@ class RequestTargetValidatorTest {
         "/a/b..",
         "/q?a=/../x",
         "/q?redirect=http%3A%2F%2Fexample",
+        "/a/b;v=1/c",
+        "/a/...;x/c",
+        "/a/.x;y",
     })
     void acceptsOrdinaryTargets(String target) {
         assertNull(RequestTargetValidator.rejectReason(target), target);
@@ -62,6 +65,12 @@ class RequestTargetValidatorTest {
         "/openai/v1?x=a b",
         "/openai/v1?x=a#b",
         "/openai/v1?x=\u0001",
+        // Dot segments with path parameters: Tomcat, Jetty and Spring drop the ';' part first.
+        "/openai/v1/..;/admin",
+        "/proxy/c/v1/models/..;/x",
+        "/a/.;x/b",
+        "/a/..;",
+        "/a/.;",
     })
     void refusesAmbiguousOrDangerousTargets(String target) {
         assertNotNull(RequestTargetValidator.rejectReason(target), target);

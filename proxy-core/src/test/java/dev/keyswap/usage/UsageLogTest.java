@@ -272,6 +272,37 @@ class UsageLogTest {
         assertEquals(80_000, accepted.size() + usageLog.droppedCount());
     }
 
+    /**
+     * A sink stuck for good (a hung disk) with the queue full: close() once waited forever to put
+     * its stop marker in, and SIGTERM never reached its exit. It gives up at its timeout now.
+     */
+    @Test
+    @Timeout(20)
+    void closeGivesUpAtItsTimeoutWhenTheSinkIsStuckAndTheQueueFull() throws Exception {
+        CountDownLatch writing = new CountDownLatch(1);
+        CountDownLatch never = new CountDownLatch(1);
+        UsageLog usageLog = new UsageLog(batch -> {
+            writing.countDown();
+            try {
+                never.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, 1, 1, Duration.ofMillis(1), Duration.ofMillis(500));
+        try {
+            assertTrue(usageLog.record(record("req-1")));
+            assertTrue(writing.await(5, TimeUnit.SECONDS), "the writer took the first record and is stuck on it");
+            assertTrue(usageLog.record(record("req-2")), "the one place in the queue");
+            assertFalse(usageLog.record(record("req-3")), "full");
+            long start = System.nanoTime();
+            usageLog.close();
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms >= 400 && ms < 5_000, "close returned after " + ms + " ms");
+        } finally {
+            never.countDown();
+        }
+    }
+
     private static UsageRecord record(String requestId) {
         return new UsageRecord(Instant.now(), requestId, "actor", "token", "openai", null, "POST",
                 "/openai/v1/chat/completions", 200, 1_000, 500, 100, 200, "gpt-4o", 10L, 20L, 0.0001);
