@@ -63,17 +63,17 @@ public final class CredentialStep implements HeadStep {
         append(h, X_FORWARDED_PROTO, inboundTls ? "https" : "http");
         // Responses come back uncompressed, so their usage can be read as they pass: SDKs ask for
         // gzip, deflate and br by default, and a compressed body left every JSON response of
-        // theirs unmetered (no model, no tokens, no cost, nothing against a budget).
-        h.set(HttpHeaderNames.ACCEPT_ENCODING, IDENTITY);
+        // theirs unmetered (no model, no tokens, no cost, nothing against a budget). The
+        // client's own Accept-Encoding went with dropForUpstream.
+        h.add(HttpHeaderNames.ACCEPT_ENCODING, IDENTITY);
         if (h.chunked) {
             // The body goes on as it came, in chunks: the one framing field the upstream gets.
             h.add(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
         }
         if (request.webSocket) {
+            // Sec-WebSocket-Protocol went with dropForUpstream: set again here without the token.
+            // On any other request it is meaningless, and a place a browser puts the token.
             WebSocketHandshake.rewriteRequest(h, request.offeredSubprotocols);
-        } else {
-            // Meaningless outside an upgrade, and a place a browser puts the token: never sent on.
-            h.drop(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
         }
         for (Map.Entry<String, String> e : c.extraHeaders().entrySet()) {
             h.set(e.getKey(), e.getValue());

@@ -33,11 +33,16 @@ public final class RequestHead extends HeadFields {
     static final int TOKEN_SLOT = FIRST_OWN_KIND + 2;
     /** Answered by Keyswap (Expect) or never relayed (Cookie). */
     static final int NOT_FORWARDED = FIRST_OWN_KIND + 3;
+    /** Replaced by the key swap with a value of its own (Accept-Encoding, a handshake's subprotocols), so dropped with the rest in one pass. */
+    static final int REPLACED = FIRST_OWN_KIND + 4;
     /** The token slots' spellings are {@link TokenExtractor}'s and {@link CredentialResolver}'s. */
     private static final FieldNames NAMES = new FieldNames(framingAndHopByHop(HOP_BY_HOP), Map.of("host", HOST,
             "expect", NOT_FORWARDED, "cookie", NOT_FORWARDED, "authorization", TOKEN_SLOT, TokenExtractor.X_API_KEY, TOKEN_SLOT,
             TokenExtractor.X_GOOG_API_KEY, TOKEN_SLOT, TokenExtractor.API_KEY, TOKEN_SLOT,
-            CredentialResolver.PARTIAL_KEY_ID, TOKEN_SLOT, CredentialResolver.PARTIAL_KEY, TOKEN_SLOT));
+            CredentialResolver.PARTIAL_KEY_ID, TOKEN_SLOT, CredentialResolver.PARTIAL_KEY, TOKEN_SLOT),
+            // A WebSocket handshake's subprotocols are read before the drop and set again without
+            // the token's (WebSocketHandshake.rewriteRequest); any other request has no use for them.
+            Map.of("accept-encoding", REPLACED, "sec-websocket-protocol", REPLACED));
 
     private static final HttpMethod[] KNOWN_METHODS = {
         HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.HEAD,
@@ -333,7 +338,7 @@ public final class RequestHead extends HeadFields {
     /**
      * Drops, in one pass, every received field the upstream must not get: the hop-by-hop ones
      * (RFC 9110 section 7.6.1) and every field a Connection field names, every token slot, Expect
-     * and Cookie, and Host (the key swap sets the upstream's).
+     * and Cookie, and Host, Accept-Encoding and Sec-WebSocket-Protocol (the key swap sets its own).
      */
     void dropForUpstream() {
         if (connectionNominates) {
