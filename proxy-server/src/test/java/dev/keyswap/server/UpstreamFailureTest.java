@@ -107,19 +107,8 @@ class UpstreamFailureTest {
     void anUploadLongerThanTheResponseHeaderTimeoutIsTimedFromItsEnd() throws Exception {
         // The timeout waits for an answer to a request sent whole; a 1.5 s upload under a 500 ms
         // timeout once got 504 a third of the way in, bytes flowing all the while.
-        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean last = msg instanceof LastHttpContent;
-                ReferenceCountUtil.release(msg);
-                if (last) {
-                    var r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                            Unpooled.copiedBuffer("{}", StandardCharsets.US_ASCII));
-                    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
-                    ctx.writeAndFlush(r);
-                }
-            }
-        }); TestKeyswap keyswap = keyswap(upstream.baseUrl()); RawHttp client = new RawHttp(keyswap.port())) {
+        try (NettyUpstream upstream = answeringAtTheRequestsEnd(UpstreamFailureTest::writeOk);
+             TestKeyswap keyswap = keyswap(upstream.baseUrl()); RawHttp client = new RawHttp(keyswap.port())) {
             client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer " + keyswap.token()
                     + "\r\nTransfer-Encoding: chunked\r\n\r\n");
             for (int i = 0; i < 6; i++) {
@@ -135,17 +124,10 @@ class UpstreamFailureTest {
 
     @Test
     void malformedUpstreamResponseIs502() throws Exception {
-        try (NettyUpstream upstream = upstream(() -> new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean last = msg instanceof LastHttpContent;
-                ReferenceCountUtil.release(msg);
-                if (last) {
-                    // Raw bytes around the codec: not HTTP at all.
-                    ctx.pipeline().firstContext().writeAndFlush(Unpooled.copiedBuffer("SMTP ready\r\n\r\n", StandardCharsets.US_ASCII));
-                }
-            }
-        }); TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
+        // Raw bytes around the codec: not HTTP at all.
+        try (NettyUpstream upstream = answeringAtTheRequestsEnd(ctx -> ctx.pipeline().firstContext()
+                .writeAndFlush(Unpooled.copiedBuffer("SMTP ready\r\n\r\n", StandardCharsets.US_ASCII)));
+             TestKeyswap keyswap = keyswap(upstream.baseUrl())) {
             assertError(call(keyswap), 502, "upstream_bad_response");
         }
     }
@@ -227,6 +209,29 @@ class UpstreamFailureTest {
         }
     }
 
+    /** An upstream that reads each request whole, then answers it with {@code answer}. */
+    private static NettyUpstream answeringAtTheRequestsEnd(java.util.function.Consumer<ChannelHandlerContext> answer)
+            throws InterruptedException {
+        return upstream(() -> new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                boolean last = msg instanceof LastHttpContent;
+                ReferenceCountUtil.release(msg);
+                if (last) {
+                    answer.accept(ctx);
+                }
+            }
+        });
+    }
+
+    /** 200 with the body {@code {}}, keeping the connection. */
+    private static void writeOk(ChannelHandlerContext ctx) {
+        var r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.copiedBuffer("{}", StandardCharsets.US_ASCII));
+        r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
+        ctx.writeAndFlush(r);
+    }
+
     /**
      * Serves one request per connection while claiming keep-alive; a second request on the same
      * connection is met with a close, as when an upstream's idle timeout races a send.
@@ -246,10 +251,7 @@ class UpstreamFailureTest {
                 }
                 if (last && ctx.channel().isActive()) {
                     served++;
-                    var r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                            Unpooled.copiedBuffer("{}", StandardCharsets.US_ASCII));
-                    r.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
-                    ctx.writeAndFlush(r);
+                    writeOk(ctx);
                 }
             }
         });
