@@ -9,6 +9,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,6 +39,10 @@ final class LingeringClose implements ChannelFutureListener {
             ch.close();
             return;
         }
+        // The deadline holds from the answer's write on, whatever stalls after it (close_notify's
+        // own write included), and goes when the connection does.
+        ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        ch.closeFuture().addListener(closed -> deadline.cancel(false));
         SslHandler tls = ch.pipeline().get(SslHandler.class);
         if (tls != null) {
             // TLS's own end first (close_notify), then the socket's output below it.
@@ -58,7 +63,6 @@ final class LingeringClose implements ChannelFutureListener {
             }
             // Ahead of every other handler (TLS included): what arrives now is only to be dropped.
             ch.pipeline().addFirst(new Discard());
-            ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
         });
     }
 

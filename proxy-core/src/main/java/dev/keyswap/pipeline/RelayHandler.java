@@ -98,10 +98,11 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof RequestReader.BodyTooLarge tooLarge) {
+            // With no exchange the request was answered already (early, by the upstream or a
+            // step) and the connection is closing after that answer: closing it here would
+            // throw away the answer still being written.
             if (exchange != null) {
                 exchange.onClientBodyTooLarge(tooLarge.error());
-            } else {
-                ctx.close();
             }
             return;
         }

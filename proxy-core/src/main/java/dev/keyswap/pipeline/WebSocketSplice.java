@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -143,7 +144,9 @@ final class WebSocketSplice {
                     // handlers, the upstream's with its connection. Unclosed, it held its token's
                     // WebSocket slot and its usage record for good.
                     Channel stuck = peer.channel;
-                    stuck.eventLoop().schedule(() -> stuck.close(), PEER_CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+                    ScheduledFuture<?> grace = stuck.eventLoop().schedule(() -> stuck.close(), PEER_CLOSE_GRACE_MILLIS,
+                            TimeUnit.MILLISECONDS);
+                    stuck.closeFuture().addListener(closed -> grace.cancel(false));
                 }
                 sideClosed();
             }

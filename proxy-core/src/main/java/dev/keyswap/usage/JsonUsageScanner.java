@@ -197,8 +197,9 @@ final class JsonUsageScanner {
     private String nestedModel;
     private long nestedInput;
     private long nestedOutput;
-    /** Anthropic's cache counts in the nested usage, added to {@link #nestedInput}. */
+    /** Anthropic's cache counts in the nested usage, added to {@link #nestedInput} when it is an {@code input_tokens}. */
     private long nestedCache;
+    private boolean nestedInputTakesCache;
     /** The top-level usage's own input count (-1 until seen) and cache counts, summed into the input reported. */
     private long usageInput;
     private long usageCache;
@@ -1201,13 +1202,17 @@ final class JsonUsageScanner {
         } else if (role == NESTED_USAGE) {
             if (input) {
                 nestedInput = value;
+                nestedInputTakesCache = name == N_INPUT_TOKENS;
             } else {
                 nestedOutput = value;
             }
         } else if (input) {
+            // Only Anthropic's input_tokens leaves its cache counts out; OpenAI's prompt_tokens
+            // (also as relayed by gateways that add cache_* beside it) holds them already.
             usageHadInput = true;
-            usageInput = value;
-            fields.inputTokens(role == USAGE ? plus(value, usageCache) : value);
+            boolean takesCache = role == USAGE && name == N_INPUT_TOKENS;
+            usageInput = takesCache ? value : -1;
+            fields.inputTokens(takesCache ? plus(value, usageCache) : value);
         } else if (role == USAGE_METADATA) {
             if (name == N_CANDIDATES_TOKEN_COUNT) {
                 candidatesTokens = value;
@@ -1228,6 +1233,7 @@ final class JsonUsageScanner {
         nestedInput = -1;
         nestedOutput = -1;
         nestedCache = 0;
+        nestedInputTakesCache = false;
         candidatesTokens = -1;
         thoughtsTokens = -1;
     }
@@ -1238,7 +1244,7 @@ final class JsonUsageScanner {
         if (counts) {
             fields.model(nestedModel);
             if (nestedInput >= 0) {
-                fields.inputTokens(plus(nestedInput, nestedCache));
+                fields.inputTokens(nestedInputTakesCache ? plus(nestedInput, nestedCache) : nestedInput);
             }
             if (nestedOutput >= 0) {
                 fields.outputTokens(nestedOutput);

@@ -108,6 +108,7 @@ final class JacksonReferenceScanner {
     private Long nestedInput;
     private Long nestedOutput;
     private long nestedCache;
+    private boolean nestedInputTakesCache;
     private Long usageInput;
     private long usageCache;
     private long candidatesTokens;
@@ -352,13 +353,15 @@ final class JacksonReferenceScanner {
         } else if (role == NESTED_USAGE) {
             if (input) {
                 nestedInput = value;
+                nestedInputTakesCache = fieldName.equals("input_tokens");
             } else {
                 nestedOutput = value;
             }
         } else if (input) {
             usageHadInput = true;
-            usageInput = value;
-            fields.inputTokens(role == USAGE ? plus(value, usageCache) : value);
+            boolean takesCache = role == USAGE && fieldName.equals("input_tokens");
+            usageInput = takesCache ? value : null;
+            fields.inputTokens(takesCache ? plus(value, usageCache) : value);
         } else if (role == USAGE_METADATA) {
             if (fieldName.equals("candidatesTokenCount")) {
                 candidatesTokens = value;
@@ -379,6 +382,7 @@ final class JacksonReferenceScanner {
         nestedInput = null;
         nestedOutput = null;
         nestedCache = 0;
+        nestedInputTakesCache = false;
         candidatesTokens = -1;
         thoughtsTokens = -1;
     }
@@ -391,7 +395,7 @@ final class JacksonReferenceScanner {
         if (counts) {
             fields.model(nestedModel);
             if (nestedInput != null) {
-                fields.inputTokens(plus(nestedInput, nestedCache));
+                fields.inputTokens(nestedInputTakesCache ? plus(nestedInput, nestedCache) : nestedInput);
             }
             if (nestedOutput != null) {
                 fields.outputTokens(nestedOutput);

@@ -47,6 +47,8 @@ class JsonUsageScannerDifferentialTest {
             "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":01}}",
             "{\"usage\":{\"cache_read_input_tokens\":5,\"input_tokens\":1,\"cache_read_input_tokens\":7,\"output_tokens\":2}}",
             "{\"usage\":{\"cache_read_input_tokens\":4,\"output_tokens\":1}}",
+            "{\"usage\":{\"cache_read_input_tokens\":4,\"prompt_tokens\":9,\"cache_creation_input_tokens\":2}}",
+            "{\"type\":\"response.completed\",\"response\":{\"usage\":{\"cache_read_input_tokens\":4,\"input_tokens\":9}}}",
             "{\"usage\":{\"cache_creation_input_tokens\":9223372036854775807,\"input_tokens\":3,\"cache_read_input_tokens\":1}}",
             "{\"usage\":{\"input_tokens\":1,\"cache_read_input_tokens\":-4,\"cache_creation\":{\"cache_read_input_tokens\":9}}}",
             "{\"usageMetadata\":{\"cache_read_input_tokens\":4,\"promptTokenCount\":2,\"candidatesTokenCount\":1}}",

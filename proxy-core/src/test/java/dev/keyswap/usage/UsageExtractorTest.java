@@ -39,6 +39,10 @@ class UsageExtractorTest {
                         "\"input_tokens\":25,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0",
                         "\"input_tokens\":10,\"cache_creation_input_tokens\":2000,\"cache_read_input_tokens\":100000"),
                         new TokenUsage("claude-sonnet-4-20250514", 102010L, 15L)),
+                // An OpenAI-style usage relayed by a gateway: prompt_tokens holds the cached ones already.
+                Arguments.of("openai-style usage with cache counts beside prompt_tokens", JSON,
+                        "{\"model\":\"m\",\"usage\":{\"cache_creation_input_tokens\":50,\"prompt_tokens\":120,"
+                        + "\"cache_read_input_tokens\":60,\"completion_tokens\":7}}", new TokenUsage("m", 120L, 7L)),
                 Arguments.of("anthropic sse, final counts in message_delta", SSE, ANTHROPIC_SSE.replace(
                         "\"usage\":{\"output_tokens\":15}", "\"usage\":{\"cache_read_input_tokens\":700,\"input_tokens\":30,"
                         + "\"cache_creation_input_tokens\":5,\"output_tokens\":15}"),
