@@ -65,24 +65,25 @@ public final class AddressPolicy {
             // Addresses that carry an IPv4 address are judged as that address: ::ffff:a.b.c.d
             // (mapped) and ::a.b.c.d (compatible); 64:ff9b::a.b.c.d, which a NAT64 gateway
             // (AWS's IPv6-only subnets, DNS64) turns into a.b.c.d; 2002:a.b.c.d::/48 (6to4).
-            boolean zeros = true;
-            for (int i = 0; i < 10; i++) {
-                zeros &= b[i] == 0;
-            }
-            if (zeros && (((b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) || (b[10] == 0 && b[11] == 0))) {
+            if (allZero(b, 0, 10) && (((b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) || (b[10] == 0 && b[11] == 0))) {
                 return ipv4IsPublic(b, 12);
             }
             if (first == 0x00 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b) {
-                boolean wellKnown = true;
-                for (int i = 4; i < 12; i++) {
-                    wellKnown &= b[i] == 0;
-                }
                 // 64:ff9b:1::/48 is for a network's own NAT64 (RFC 8215), where the IPv4 address
                 // can sit anywhere: refused as a whole.
-                return wellKnown && ipv4IsPublic(b, 12);
+                return allZero(b, 4, 12) && ipv4IsPublic(b, 12);
             }
             if (first == 0x20 && b[1] == 0x02) {
                 return ipv4IsPublic(b, 2);
+            }
+        }
+        return true;
+    }
+
+    private static boolean allZero(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] != 0) {
+                return false;
             }
         }
         return true;

@@ -54,7 +54,7 @@ final class CredentialResolver {
     CompletableFuture<Resolution> resolve(InboundRequest request) {
         CompletableFuture<Resolution> f = request.connectionId != null ? viaConnectionRoute(request) : viaProvider(request);
         return f.exceptionally(e -> {
-            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            Throwable cause = unwrap(e);
             if (cause instanceof VaultException) {
                 log.warn("request {}: a stored credential cannot be opened: {}", request.requestId, cause.getMessage());
                 return Resolution.refuse(ProxyError.badGateway("credential_unavailable",
@@ -95,9 +95,9 @@ final class CredentialResolver {
             // every other lookup answers with.
             return directory.splitKey(partialId.trim(), partial.trim(), key, p.name())
                     .handle((providerKey, error) -> {
-                        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                        Throwable cause = error == null ? null : unwrap(error);
                         if (cause != null && !(cause instanceof VaultException)) {
-                            throw error instanceof CompletionException ce ? ce : new CompletionException(error);
+                            throw new CompletionException(cause);
                         }
                         if (cause != null || providerKey.isEmpty()) {
                             return Resolution.refuse(ProxyError.badRequest("bad_split_key", "the split key or its client part is not valid"));
@@ -182,5 +182,10 @@ final class CredentialResolver {
 
     private static CompletableFuture<Resolution> done(Credential credential) {
         return CompletableFuture.completedFuture(Resolution.of(credential));
+    }
+
+    /** What failed, out of the CompletionException a dependent stage wraps it in. */
+    private static Throwable unwrap(Throwable e) {
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 }

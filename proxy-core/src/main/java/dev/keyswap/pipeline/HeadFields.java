@@ -214,22 +214,16 @@ abstract class HeadFields {
 
     /** Marks every field of this name dropped. */
     void drop(AsciiString name) {
-        drop(name.array(), name.arrayOffset(), name.arrayOffset() + name.length());
+        drop(name.array(), name.arrayOffset(), name.arrayOffset() + name.length(), false);
     }
 
-    /** Marks every field named {@code name[from, to)} dropped, ignoring ASCII case. */
-    void drop(byte[] name, int from, int to) {
+    /**
+     * Marks every field named {@code name[from, to)} dropped, ignoring ASCII case; with {@code
+     * keepFraming}, Content-Length and Transfer-Encoding stay.
+     */
+    private void drop(byte[] name, int from, int to, boolean keepFraming) {
         for (int i = 0; i < fields; i++) {
-            if (!dropped[i] && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
-                dropped[i] = true;
-            }
-        }
-    }
-
-    /** Marks every field named {@code name[from, to)} dropped as {@link #drop} does, the framing fields excepted. */
-    private void dropNominated(byte[] name, int from, int to) {
-        for (int i = 0; i < fields; i++) {
-            if (kind[i] != CONTENT_LENGTH && kind[i] != TRANSFER_ENCODING && !dropped[i]
+            if (!dropped[i] && !(keepFraming && (kind[i] == CONTENT_LENGTH || kind[i] == TRANSFER_ENCODING))
                     && HeaderBytes.sameIgnoringCase(bytes, nameFrom[i], nameTo[i], name, from, to)) {
                 dropped[i] = true;
             }
@@ -268,7 +262,7 @@ abstract class HeadFields {
             } else if (e > s) {
                 connectionNominates = true;
                 if (dropNamed) {
-                    dropNominated(b, s, e);
+                    drop(b, s, e, true);
                 }
             }
             p = comma + 1;

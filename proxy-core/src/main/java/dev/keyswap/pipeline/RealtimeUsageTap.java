@@ -5,6 +5,7 @@ import dev.keyswap.usage.UsageExtractor;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
 
 /**
  * Reads the token usage an upstream reports inside a WebSocket session (OpenAI Realtime's
@@ -18,6 +19,8 @@ final class RealtimeUsageTap {
     private static final byte[] MARKER = "\"response.done\"".getBytes(StandardCharsets.US_ASCII);
     private static final int PREFIX = 160;
     static final int MAX_MODEL_CHARS = 128;
+    /** A plain model name as the URL may give it: what a price table's keys are made of. */
+    private static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9._:/-]{1," + MAX_MODEL_CHARS + "}");
 
     private final byte[] header = new byte[14];
     private int headerRead;
@@ -39,6 +42,12 @@ final class RealtimeUsageTap {
     private long inputTokens;
     private long outputTokens;
     private boolean reported;
+    /**
+     * The upstream broke the framing (a 64-bit length with its top bit set, RFC 6455 section
+     * 5.2): nothing after it can be read as frames, so the tap stops looking. Read as a negative
+     * length, that header once stepped the loop back onto itself forever, on the event loop.
+     */
+    private boolean lost;
     /** The model the session asked for in its URL, for a session whose events name none. */
     private final String modelAskedFor;
 
@@ -49,12 +58,6 @@ final class RealtimeUsageTap {
     RealtimeUsageTap(String modelAskedFor) {
         this.modelAskedFor = modelAskedFor;
     }
-    /**
-     * The upstream broke the framing (a 64-bit length with its top bit set, RFC 6455 section
-     * 5.2): nothing after it can be read as frames, so the tap stops looking. Read as a negative
-     * length, that header once stepped the loop back onto itself forever, on the event loop.
-     */
-    private boolean lost;
 
     /** Looks at the readable bytes; indices and reference count are left as they are. */
     void onBytes(ByteBuf buf) {
@@ -211,17 +214,7 @@ final class RealtimeUsageTap {
      */
     static String modelAskedFor(String rawQuery) {
         String m = rawQuery == null ? null : QueryString.first(rawQuery, "model");
-        if (m == null || m.isEmpty() || m.length() > MAX_MODEL_CHARS) {
-            return null;
-        }
-        for (int i = 0; i < m.length(); i++) {
-            char c = m.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
-                    || c == ':' || c == '/')) {
-                return null;
-            }
-        }
-        return m;
+        return m != null && MODEL_NAME.matcher(m).matches() ? m : null;
     }
 
     private static boolean contains(byte[] hay, int len, byte[] needle) {

@@ -30,6 +30,8 @@ public final class UsageLog implements AutoCloseable {
 
     /** How long close() waits for the writer to finish what is queued before giving up on it. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
+    /** For {@link #offerUntil}: wait for room however long it takes. */
+    private static final long NO_DEADLINE = Long.MAX_VALUE;
 
     private static final Object STOP = new Object();
 
@@ -135,7 +137,7 @@ public final class UsageLog implements AutoCloseable {
         enqueueing.incrementAndGet();
         try {
             if (!closed) {
-                putUninterruptibly(done); // may wait for room: flush is allowed to block
+                offerUntil(done, NO_DEADLINE); // may wait for room: flush is allowed to block
                 queued = true;
                 hurry();
             }
@@ -173,14 +175,24 @@ public final class UsageLog implements AutoCloseable {
         }
     }
 
-    /** Puts {@code item} in the queue, waiting for room until {@code deadline}; false if it could not. */
+    /**
+     * Puts {@code item} in the queue, waiting for room while the writer lives and until {@code
+     * deadline} ({@link #NO_DEADLINE}: for as long as that takes); false if it could not.
+     */
     private boolean offerUntil(Object item, long deadline) {
         boolean interrupted = false;
         try {
-            long left;
-            while (writer.isAlive() && (left = deadline - System.nanoTime()) > 0) {
+            while (writer.isAlive()) {
+                long wait = TimeUnit.MILLISECONDS.toNanos(100);
+                if (deadline != NO_DEADLINE) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    wait = Math.min(wait, left);
+                }
                 try {
-                    if (queue.offer(item, Math.min(left, TimeUnit.MILLISECONDS.toNanos(100)), TimeUnit.NANOSECONDS)) {
+                    if (queue.offer(item, wait, TimeUnit.NANOSECONDS)) {
                         return true;
                     }
                 } catch (InterruptedException e) {
@@ -279,25 +291,6 @@ public final class UsageLog implements AutoCloseable {
                     size, batch.get(0).requestId(), batch.get(size - 1).requestId(), e);
         } finally {
             batch.clear();
-        }
-    }
-
-    private void putUninterruptibly(Object item) {
-        boolean interrupted = false;
-        try {
-            while (writer.isAlive()) {
-                try {
-                    if (queue.offer(item, 100, TimeUnit.MILLISECONDS)) {
-                        return;
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 

@@ -762,7 +762,6 @@ public final class Cli {
             return repeated.getOrDefault(name, List.of());
         }
 
-        /** --{@code name} as a whole number from {@code min} to {@code max}, {@code absent} if not given; else {@code rule}. */
         /**
          * A comma-separated option's entries, or {@code absent}'s when the option is not given.
          * Given, it must name something: {@code --providers ""} is a mistake, not "all of them".
@@ -779,6 +778,7 @@ public final class Cli {
             return entries;
         }
 
+        /** --{@code name} as a whole number from {@code min} to {@code max}, {@code absent} if not given; else {@code rule}. */
         Integer wholeNumber(String name, Integer absent, int min, int max, String rule) {
             String value = options.get(name);
             if (value == null) {

@@ -217,7 +217,7 @@ public final class ConfigLoader {
                 range("upstream.max_idle_per_upstream", or(u.maxIdlePerUpstream(), 256), 0, 100_000),
                 range("upstream.max_response_header_bytes", or(u.maxResponseHeaderBytes(), 65536), 1024, 1 << 20),
                 blankToNull(u.trustCertFile()),
-                addresses("upstream.allow_private_addresses", nonBlankEntries("upstream.allow_private_addresses", u.allowPrivateAddresses())));
+                addresses("upstream.allow_private_addresses", u.allowPrivateAddresses()));
         String url = nonBlank("storage.url", or(st.url(), "jdbc:sqlite:data/keyswap.db"));
         if (!url.startsWith("jdbc:sqlite:") && !url.startsWith("jdbc:postgresql:")) {
             throw new ConfigException("key 'storage.url' must be a jdbc:sqlite: or jdbc:postgresql: URL");
@@ -329,7 +329,7 @@ public final class ConfigLoader {
             default -> Duration.ofDays(n);
         };
         if (d.compareTo(LONGEST) > 0) {
-            throw new ConfigException("key '" + key + "' must be at most 365d (got '" + v + "')");
+            throw new ConfigException("key '" + key + "' must be at most " + LONGEST.toDays() + "d (got '" + v + "')");
         }
         return d;
     }
@@ -358,12 +358,13 @@ public final class ConfigLoader {
     }
 
     private static List<String> addresses(String key, List<String> values) {
+        List<String> given = nonBlankEntries(key, values);
         try {
-            new AddressPolicy(values);
+            new AddressPolicy(given);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("key '" + key + "': " + e.getMessage());
         }
-        return List.copyOf(values);
+        return List.copyOf(given);
     }
 
     private static Path existingFile(String key, String value) {
