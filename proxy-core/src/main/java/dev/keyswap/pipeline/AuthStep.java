@@ -36,7 +36,7 @@ public final class AuthStep implements HeadStep {
         }
         request.tokenSlot = found.slot();
         CompletableFuture<Optional<ApiKey>> lookup = tokens.lookup(found.token(), request.receivedNanos);
-        Parking.whenDone(ctx, lookup, () -> onKey(steps, request, lookup));
+        Parking.whenDone(steps, lookup, () -> onKey(steps, request, lookup));
     }
 
     private void onKey(HeadSteps steps, InboundRequest request, CompletableFuture<Optional<ApiKey>> lookup) {

@@ -32,7 +32,7 @@ public final class CredentialStep implements HeadStep {
     @Override
     public void onHead(HeadSteps steps, InboundRequest request) {
         CompletableFuture<CredentialResolver.Resolution> resolution = resolver.resolve(request);
-        Parking.whenDone(steps.ctx(), resolution, () -> onResolved(steps, request, resolution.join()));
+        Parking.whenDone(steps, resolution, () -> onResolved(steps, request, resolution.join()));
     }
 
     private void onResolved(HeadSteps steps, InboundRequest request, CredentialResolver.Resolution r) {

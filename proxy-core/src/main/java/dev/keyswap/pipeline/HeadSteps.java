@@ -2,6 +2,7 @@ package dev.keyswap.pipeline;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The steps that act on request heads only, run in order as a chain of plain method calls inside
@@ -22,15 +23,22 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  */
 public final class HeadSteps extends ChannelInboundHandlerAdapter {
     private final HeadStep[] steps;
+    private final LongAdder parked;
     private ChannelHandlerContext ctx;
 
-    public HeadSteps(HeadStep... steps) {
+    /** @param metrics where requests parked by a step are counted (the drain waits for them) */
+    public HeadSteps(RelayMetrics metrics, HeadStep... steps) {
         this.steps = steps.clone();
+        this.parked = metrics.parked;
     }
 
     /** The connection's context: where a step answers from and parks on. */
     ChannelHandlerContext ctx() {
         return ctx;
+    }
+
+    LongAdder parked() {
+        return parked;
     }
 
     /** Runs the request's next step, or gives the request to the relay after the last. */

@@ -10,6 +10,8 @@ public final class RelayMetrics {
     final LongAdder retries = new LongAdder();
     final LongAdder active = new LongAdder();
     final LongAdder webSockets = new LongAdder();
+    /** Requests whose head step waits on storage (a token or credential lookup); see {@link Parking}. */
+    final LongAdder parked = new LongAdder();
 
     public long webSockets() {
         return webSockets.sum();
@@ -33,5 +35,9 @@ public final class RelayMetrics {
 
     public long active() {
         return active.sum();
+    }
+
+    public long parked() {
+        return parked.sum();
     }
 }

@@ -136,7 +136,7 @@ public final class ProxyServer implements AutoCloseable {
         RequestReader reader = new RequestReader(settings.maxInitialLineBytes(), settings.maxHeaderBytes(), settings.maxBodyBytes());
         p.addLast(RequestReader.NAME, reader);
         p.addLast("cors", CorsHandler.forOrigins(settings.corsAllowedOrigins()));
-        p.addLast("steps", new HeadSteps(
+        p.addLast("steps", new HeadSteps(relayMetrics,
                 new ServiceEndpoints(() -> draining, this::metricsText),
                 new RouteStep(catalog),
                 new AuthStep(authenticator),
@@ -174,6 +174,9 @@ public final class ProxyServer implements AutoCloseable {
      * timeout}, lets every connection write out what it has been given, then closes every
      * connection and the event loops. New requests on open keep-alive connections get 503.
      *
+     * <p>A request accepted before the drain but still waiting on a token or credential lookup
+     * is waited for as an exchange is (it goes on to be relayed).
+     *
      * <p>An exchange counts as finished once the upstream's last byte is read, while the end of
      * its response may still be queued for a slow client: closing then threw that tail away
      * (Netty's close fails what is unwritten), so each connection is closed only after a flush
@@ -186,12 +189,12 @@ public final class ProxyServer implements AutoCloseable {
             listener.close().syncUninterruptibly();
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        while ((relayMetrics.active() > 0 || relayMetrics.webSockets() > 0) && waitUntil(deadline)) {
+        while (unfinished() && waitUntil(deadline)) {
             // polled: exchanges end on many event loops
         }
-        if (relayMetrics.active() > 0 || relayMetrics.webSockets() > 0) {
-            log.warn("drain timeout: closing {} unfinished exchanges and {} WebSocket sessions",
-                    relayMetrics.active(), relayMetrics.webSockets());
+        if (unfinished()) {
+            log.warn("drain timeout: closing {} unfinished exchanges, {} requests waiting on storage and {} WebSocket sessions",
+                    relayMetrics.active(), relayMetrics.parked(), relayMetrics.webSockets());
         }
         for (Channel client : clients) {
             client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -200,6 +203,11 @@ public final class ProxyServer implements AutoCloseable {
             // the group forgets each connection as it closes
         }
         close();
+    }
+
+    /** Whether a request, exchange or WebSocket session the drain waits for is still going. */
+    private boolean unfinished() {
+        return relayMetrics.active() > 0 || relayMetrics.parked() > 0 || relayMetrics.webSockets() > 0;
     }
 
     /** Sleeps a little; false once {@code deadline} has passed (or the thread was interrupted). */
@@ -233,6 +241,7 @@ public final class ProxyServer implements AutoCloseable {
         StringBuilder sb = new StringBuilder(1024);
         counter(sb, "keyswap_exchanges_total", "Requests relayed to an upstream.", relayMetrics.exchanges());
         gauge(sb, "keyswap_exchanges_active", "Requests being relayed now.", relayMetrics.active());
+        gauge(sb, "keyswap_requests_parked", "Requests waiting on a token or credential lookup in storage.", relayMetrics.parked());
         counter(sb, "keyswap_upstream_errors_total", "Upstream failures: refused, reset, timed out, malformed.", relayMetrics.upstreamErrors());
         counter(sb, "keyswap_client_aborts_total", "Exchanges ended by the client going away.", relayMetrics.clientAborts());
         counter(sb, "keyswap_upstream_retries_total", "Bodiless requests resent after a pooled connection closed under them.", relayMetrics.retries());

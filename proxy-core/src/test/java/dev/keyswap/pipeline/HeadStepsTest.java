@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 /** The head steps as one handler: in order, stoppable by any step, resumable after a park. */
 class HeadStepsTest {
     private final List<String> ran = new ArrayList<>();
+    private final RelayMetrics metrics = new RelayMetrics();
 
     private HeadStep passing(String name) {
         return (steps, request) -> {
@@ -36,7 +37,7 @@ class HeadStepsTest {
 
     @Test
     void everyStepRunsInOrderAndTheRequestThenGoesOnOnce() {
-        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), passing("auth"), passing("swap")));
+        EmbeddedChannel ch = channel(new HeadSteps(metrics, passing("route"), passing("auth"), passing("swap")));
         send(ch, "/openai/v1/models");
         InboundRequest request = assertInstanceOf(InboundRequest.class, ch.readInbound());
         assertEquals("/openai/v1/models", request.path());
@@ -56,7 +57,7 @@ class HeadStepsTest {
             ran.add("auth");
             Responses.error(steps.ctx(), request, ProxyError.unauthorized("missing_token", "no token"));
         };
-        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), refusing, passing("swap")));
+        EmbeddedChannel ch = channel(new HeadSteps(metrics, passing("route"), refusing, passing("swap")));
         send(ch, "/openai/v1/models");
         assertEquals(List.of("route", "auth"), ran);
         assertNull(ch.readInbound(), "nothing of the answered request goes on");
@@ -71,12 +72,12 @@ class HeadStepsTest {
         CompletableFuture<String> lookup = new CompletableFuture<>();
         HeadStep parking = (steps, request) -> {
             ran.add("auth");
-            Parking.whenDone(steps.ctx(), lookup, () -> {
+            Parking.whenDone(steps, lookup, () -> {
                 ran.add("auth:" + lookup.join());
                 steps.proceed(request);
             });
         };
-        EmbeddedChannel ch = channel(new HeadSteps(passing("route"), parking, passing("swap")));
+        EmbeddedChannel ch = channel(new HeadSteps(metrics, passing("route"), parking, passing("swap")));
         // As in the server: nothing is read but what a handler asks for (the read the channel's
         // activation asked for is answered by the head).
         ch.config().setAutoRead(false);
@@ -84,11 +85,14 @@ class HeadStepsTest {
                 StandardCharsets.US_ASCII));
         assertNull(ch.readInbound(), "the head is held while the lookup is out, and its body with it");
         assertEquals(List.of("route", "auth"), ran);
+        assertEquals(1, metrics.parked(), "the drain waits for a parked request");
 
         lookup.complete("key_1");
+        assertEquals(1, metrics.parked(), "still parked until its step has run again on the loop");
         ch.runPendingTasks();
         assertInstanceOf(InboundRequest.class, ch.readInbound());
         assertEquals(List.of("route", "auth", "auth:key_1", "swap"), ran);
+        assertEquals(0, metrics.parked());
         assertNull(ch.readInbound(), "the body waits until it is asked for");
         ch.read();
         RequestBody body = assertInstanceOf(RequestBody.class, ch.readInbound());
@@ -99,7 +103,7 @@ class HeadStepsTest {
 
     @Test
     void whatIsNotARequestHeadPassesStraightThrough() {
-        EmbeddedChannel ch = new EmbeddedChannel(new HeadSteps(passing("route")));
+        EmbeddedChannel ch = new EmbeddedChannel(new HeadSteps(metrics, passing("route")));
         RequestBody content = new RequestBody(Unpooled.copiedBuffer("x", StandardCharsets.US_ASCII), 1, true);
         ch.writeInbound(content);
         assertSame(content, ch.readInbound());

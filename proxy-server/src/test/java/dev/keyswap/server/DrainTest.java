@@ -1,6 +1,7 @@
 package dev.keyswap.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.keyswap.server.RawUpstream.Answer;
@@ -12,6 +13,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -21,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGTERM's drain (SPEC section 3: "finishes in-flight requests (bounded)"): what a slow client
- * is still being sent reaches it whole, and a WebSocket session goes on until the drain timeout.
+ * is still being sent reaches it whole, a request still waiting on its token lookup is answered,
+ * and a WebSocket session goes on until the drain timeout.
  */
 class DrainTest {
     private static final int BODY_BYTES = 16 << 20;
@@ -90,6 +94,56 @@ class DrainTest {
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertTrue(ms < 9_000, "the drain ended with the session, not at its timeout: " + ms + " ms");
             client.dispatcher().executorService().shutdown();
+        }
+    }
+    @Test
+    void aRequestWaitingOnItsTokenLookupIsAnsweredBeforeTheDrainCloses() throws Exception {
+        String answer = "{\"id\":\"chatcmpl-drain\"}";
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + answer.length() + "\r\n\r\n" + answer));
+             TestKeyswap keyswap = keyswap(upstream.baseUrl());
+             Socket client = new Socket()) {
+            // Every JDBC thread busy: the token, never looked up yet, waits in the executor's queue.
+            ThreadPoolExecutor jdbc = (ThreadPoolExecutor) keyswap.keyswap.database().executor();
+            int threads = jdbc.getMaximumPoolSize();
+            CountDownLatch busy = new CountDownLatch(threads);
+            CountDownLatch release = new CountDownLatch(1);
+            for (int i = 0; i < threads; i++) {
+                jdbc.execute(() -> {
+                    busy.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            }
+            CompletableFuture<Void> drain = null;
+            try {
+                assertTrue(busy.await(10, TimeUnit.SECONDS));
+                client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), keyswap.port()));
+                client.setSoTimeout(30_000);
+                client.getOutputStream().write(("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
+                        + keyswap.token() + "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                        .getBytes(StandardCharsets.US_ASCII));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (keyswap.keyswap.proxy().relayMetrics().parked() == 0 && System.nanoTime() < until) {
+                    Thread.sleep(5);
+                }
+                assertEquals(1, keyswap.keyswap.proxy().relayMetrics().parked(), "the request waits on its token lookup");
+                assertEquals(0, keyswap.keyswap.proxy().relayMetrics().active(), "and is no exchange yet");
+
+                drain = CompletableFuture.runAsync(keyswap.keyswap::drainAndClose);
+                Thread.sleep(500);
+                assertFalse(drain.isDone(), "the drain waits for the parked request");
+            } finally {
+                release.countDown();
+            }
+            String response = new String(client.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.startsWith("HTTP/1.1 200 "), response);
+            assertTrue(response.endsWith(answer), response);
+            drain.get(30, TimeUnit.SECONDS);
+            assertEquals(0, keyswap.keyswap.proxy().relayMetrics().parked());
         }
     }
 }
