@@ -1,5 +1,6 @@
 package dev.keyswap.pipeline;
 
+import dev.keyswap.connect.AuthType;
 import dev.keyswap.connect.Credential;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -8,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The key swap: resolves the real credential (SPEC §1 step 3, {@link CredentialResolver}) and
@@ -17,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
  * the database parks the request as {@link AuthStep} does, and resumes it on its event loop.
  */
 public final class CredentialStep implements HeadStep {
+    private static final Logger log = LoggerFactory.getLogger(CredentialStep.class);
     static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
     private static final String IDENTITY = "identity";
@@ -45,7 +49,17 @@ public final class CredentialStep implements HeadStep {
             return;
         }
         request.credential = r.credential();
-        rewrite(request, inboundTls);
+        try {
+            rewrite(request, inboundTls);
+        } catch (IllegalArgumentException e) {
+            // A secret or extra header with a character no header can carry, stored before such
+            // values were refused: answer, where the exception left the request unanswered.
+            log.warn("request {}: the credential of {} cannot be sent in a header: {}", request.requestId,
+                    r.credential().target().authority(), e.getMessage());
+            Responses.error(ctx, request, ProxyError.badGateway("credential_unavailable",
+                    "the stored credential or an extra header of its connection cannot be sent in an HTTP header; replace it"));
+            return;
+        }
         steps.proceed(request);
     }
 
@@ -79,6 +93,11 @@ public final class CredentialStep implements HeadStep {
             h.set(e.getKey(), e.getValue());
         }
         String query = QueryString.without(request.rawQuery, TokenExtractor.QUERY_KEY);
+        if (c.type() == AuthType.QUERY) {
+            // The credential's own parameter is Keyswap's to set: a client's value beside it
+            // reached the upstream too, which might take either one, or echo both in an error.
+            query = QueryString.without(query, c.param());
+        }
         String path = c.target().basePath() + request.upstreamPath;
         request.uriWithoutCredential = query == null ? path : path + "?" + query;
         applyCredential(request);

@@ -376,14 +376,21 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         if (next == c.poolIndex() || relay.keyPool.isCooling(c.connectionId(), next, now)) {
             return false;
         }
+        request.credential = c.withPoolIndex(next);
+        try {
+            CredentialStep.applyCredential(request);
+        } catch (IllegalArgumentException e) {
+            // A secret no header can carry, stored before such values were refused: the client
+            // gets the refusal in hand rather than no answer at all.
+            request.credential = c;
+            return false;
+        }
         poolRetried = true;
         relay.metrics.retries.increment();
         // The refusal's body is unread: that connection is finished, not pooled.
         UpstreamConnector.detach(upstream);
         upstream.close();
         upstream = null;
-        request.credential = c.withPoolIndex(next);
-        CredentialStep.applyCredential(request);
         connect();
         return true;
     }

@@ -37,7 +37,11 @@ final class QueryString {
         return null;
     }
 
-    /** The raw query without any parameter named {@code name}; null when nothing is left. */
+    /**
+     * The raw query without any parameter named {@code name}, also when its name is
+     * percent-encoded ({@code k%65y}): the upstream decodes names, so that is the same parameter
+     * to it. Null when nothing is left.
+     */
     static String without(String rawQuery, String name) {
         if (rawQuery == null) {
             return null;
@@ -51,7 +55,7 @@ final class QueryString {
             int end = amp < 0 ? n : amp;
             int eq = rawQuery.indexOf('=', i);
             int nameEnd = eq < 0 || eq > end ? end : eq;
-            boolean match = nameEnd - i == name.length() && rawQuery.regionMatches(i, name, 0, name.length());
+            boolean match = named(rawQuery, i, nameEnd, name);
             if (match) {
                 removed = true;
             } else if (end > i) {
@@ -71,6 +75,23 @@ final class QueryString {
             return rawQuery;
         }
         return out == null ? null : out.toString();
+    }
+
+    /** Whether the raw name at [from, to) is {@code name}, as written or once decoded. */
+    private static boolean named(String rawQuery, int from, int to, String name) {
+        if (to - from == name.length() && rawQuery.regionMatches(from, name, 0, name.length())) {
+            return true;
+        }
+        for (int k = from; k < to; k++) {
+            if (rawQuery.charAt(k) == '%') {
+                try {
+                    return URLDecoder.decode(rawQuery.substring(from, to), StandardCharsets.UTF_8).equals(name);
+                } catch (IllegalArgumentException e) {
+                    return false; // not a valid encoding: no upstream reads it as the name either
+                }
+            }
+        }
+        return false;
     }
 
     static String encode(String value) {

@@ -38,6 +38,10 @@ public record UpstreamTarget(boolean tls, String host, int port, String basePath
                     + (extra == null ? " (it has no host)" : " (it has " + extra
                     + "; a credential goes in a connection's or provider's slot, not in the URL)"));
         }
+        if (uri.getPort() == 0 || uri.getPort() > 65535) {
+            // java.net.URI takes any number; such a port failed only at connect time, per request.
+            throw new IllegalArgumentException("base_url's port must be from 1 to 65535");
+        }
         boolean tls = scheme.equals("https");
         int port = uri.getPort() > 0 ? uri.getPort() : (tls ? 443 : 80);
         String host = uri.getHost();

@@ -40,9 +40,18 @@ public final class ConnectionStore {
     /** Provider names are a path segment of /{provider}/…. */
     private static final Pattern PROVIDER = Pattern.compile("[A-Za-z0-9._-]+");
 
-    /** Hop-by-hop (RFC 9110 §7.6.1) and framing fields: the proxy owns these on every hop. */
+    /**
+     * Hop-by-hop (RFC 9110 §7.6.1) and framing fields, which the proxy owns on every hop, and the
+     * fields Keyswap sets on every request itself. An extra header replaces a field of the same
+     * name, so one of these would undo Keyswap's: {@code Accept-Encoding: gzip} in place of
+     * {@code identity} (or {@code Sec-WebSocket-Extensions: permessage-deflate} on an upgrade)
+     * left responses compressed and so unmetered, and {@code X-Forwarded-*} would misstate the
+     * client.
+     */
     private static final Set<String> PROXY_OWNED = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
-            "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "host", "content-length");
+            "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate", "host", "content-length",
+            "accept-encoding", "x-forwarded-for", "x-forwarded-proto", "sec-websocket-key", "sec-websocket-version",
+            "sec-websocket-protocol", "sec-websocket-extensions", "sec-websocket-accept");
     /** Where a credential goes (SPEC §1): only the connection's auth type may fill these. */
     private static final Set<String> CREDENTIAL_SLOTS = Set.of("authorization", "x-api-key", "x-goog-api-key", "api-key");
 
@@ -149,13 +158,18 @@ public final class ConnectionStore {
 
     /**
      * Masked secrets for display ("sk-p…a1b2"), in pool order. A secret that cannot be opened
-     * shows as "(unreadable)" rather than failing the whole listing it is part of.
+     * shows as "(unreadable)" rather than failing the whole listing it is part of. A basic-auth
+     * secret shows its user part masked and no part of its password ("sk_l…a1b2:…"): some APIs
+     * take the key as the user, and the password's last characters are no one's business.
      */
     public List<String> maskedSecrets(Connection connection) {
         List<String> out = new ArrayList<>();
         for (SecretRow row : secretRows(connection.id())) {
             try {
-                out.add(Vault.mask(new String(open(connection, row), StandardCharsets.UTF_8)));
+                String secret = new String(open(connection, row), StandardCharsets.UTF_8);
+                out.add(connection.authType() == AuthType.BASIC
+                        ? Vault.mask(secret.substring(0, Math.max(0, secret.indexOf(':')))) + ":…"
+                        : Vault.mask(secret));
             } catch (VaultException e) {
                 out.add("(unreadable)");
             }
@@ -254,6 +268,12 @@ public final class ConnectionStore {
             // CR/LF would split the header it is injected into; never quote the value itself.
             require(s.chars().noneMatch(ch -> ch < ' ' && ch != '\t' || ch == 0x7f),
                     which + ": may not contain control characters (a stray line break?)");
+            // A header carries bytes, not characters: one above 0xFF could not be written at all
+            // (every request would fail), one from 0x80 would arrive re-encoded. Basic and query
+            // credentials are encoded (base64, percent) and may hold any character.
+            require(!inHeader(type) || s.chars().allMatch(ConnectionStore::printableAscii),
+                    which + ": may hold only printable ASCII characters, as a header does (a byte order mark"
+                            + " or a character pasted from a document?)");
             require(type != AuthType.BASIC || s.indexOf(':') >= 0, which + ": basic auth takes user:password");
         }
     }
@@ -269,9 +289,19 @@ public final class ConnectionStore {
             require(!CREDENTIAL_SLOTS.contains(lower) && !lower.equals(apiKeyHeader == null ? null : apiKeyHeader.toLowerCase(Locale.ROOT)),
                     "extra_headers: '" + name + "' is a credential slot; store credentials as the connection's secret");
             String value = e.getValue();
-            require(value != null && value.chars().noneMatch(ch -> ch < ' ' && ch != '\t' || ch == 0x7f),
-                    "extra_headers: the value of '" + name + "' may not contain control characters");
+            require(value != null && value.chars().allMatch(ch -> ch == '\t' || printableAscii(ch)),
+                    "extra_headers: the value of '" + name + "' may hold only printable ASCII characters"
+                            + " (no control characters, no line breaks)");
         }
+    }
+
+    /** Whether the secret goes into a header as it is. */
+    private static boolean inHeader(AuthType type) {
+        return type == AuthType.BEARER || type == AuthType.OAUTH2_TOKEN || type == AuthType.API_KEY;
+    }
+
+    static boolean printableAscii(int ch) {
+        return ch >= ' ' && ch < 0x7f;
     }
 
     private static void require(boolean ok, String message) {

@@ -57,6 +57,14 @@ public final class SplitKeyStore {
         if (providerKey == null || providerKey.length == 0) {
             throw new IllegalArgumentException("provider key: may not be empty");
         }
+        for (byte b : providerKey) {
+            // It goes into the provider's header slot as it is: a control byte would split the
+            // head, a non-ASCII one could not be written, and every request would fail.
+            if (!ConnectionStore.printableAscii(b)) {
+                throw new IllegalArgumentException("provider key: may hold only printable ASCII characters"
+                        + " (a line break, a byte order mark or a character pasted from a document?)");
+            }
+        }
         String id = newId();
         Instant now = Instant.ofEpochMilli(System.currentTimeMillis()); // millis: what the column holds
         byte[] clientPart = new byte[CLIENT_PART_BYTES];

@@ -167,13 +167,16 @@ public final class Vault {
         }
     }
 
-    /** "sk-p…a1b2": enough to recognise a secret, never enough to use it. Short secrets show only "…". */
+    /**
+     * "sk-p…a1b2": enough to recognise a secret, never enough to use it. Secrets under 24
+     * characters show only "…": four and four of a 12-character one left a third of it to guess.
+     */
     public static String mask(String secret) {
         if (secret == null) {
             return "…";
         }
         int points = secret.codePointCount(0, secret.length());
-        if (points < 12) {
+        if (points < 24) {
             return "…";
         }
         int headEnd = secret.offsetByCodePoints(0, 4);

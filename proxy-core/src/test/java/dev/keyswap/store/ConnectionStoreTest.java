@@ -114,7 +114,7 @@ class ConnectionStoreTest {
     void providerConnectionWithoutBaseUrlAndEveryJsonFieldRoundTrip() {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("OpenAI-Organization", "org-123");
-        headers.put("X-Trace", "a, b; c=\"d\" ü");
+        headers.put("X-Trace", "a, b; c=\"d\" \\e\t{}"); // what JSON escapes; non-ASCII is refused
         Connection c = new Connection(ConnectionStore.newId(), "act_admin", "my openai", "openai", null,
                 AuthType.BEARER, null, headers, List.of("/v1/chat/", "/v1/embeddings"), T0);
         store.create(c, List.of(SECRET));
@@ -370,7 +370,22 @@ class ConnectionStoreTest {
                 Arguments.of(with(ok, "paths", List.of("v1/chat")), List.of(SECRET), "allowed_paths:"),
                 Arguments.of(with(ok, "paths", List.of("/v1/../admin")), List.of(SECRET), "allowed_paths:"),
                 Arguments.of(with(ok, "paths", List.of("/v1/..")), List.of(SECRET), "allowed_paths:"),
-                Arguments.of(with(ok, "paths", List.of("/v1?x=1")), List.of(SECRET), "allowed_paths:"));
+                Arguments.of(with(ok, "paths", List.of("/v1?x=1")), List.of(SECRET), "allowed_paths:"),
+                // Characters a header cannot carry: every request through the connection used to
+                // hang unanswered (a key file saved with a byte order mark, a pasted zero-width space).
+                Arguments.of(ok, List.of("\uFEFF" + SECRET), "secret:"),
+                Arguments.of(ok, List.of(SECRET + "\u200B"), "secret:"),
+                Arguments.of(with(with(ok, "authType", AuthType.API_KEY), "authParam", "X-Key"), List.of("caf\u00e9-" + SECRET), "secret:"),
+                Arguments.of(with(ok, "authType", AuthType.OAUTH2_TOKEN), List.of(SECRET + "\u2014"), "secret:"),
+                Arguments.of(with(ok, "headers", Map.of("X-Title", "My App \u2014 prod")), List.of(SECRET), "extra_headers:"),
+                Arguments.of(with(ok, "headers", Map.of("X-Title", "Caf\u00e9")), List.of(SECRET), "extra_headers:"),
+                // Fields Keyswap sets itself: gzip in place of identity left responses unmetered.
+                Arguments.of(with(ok, "headers", Map.of("Accept-Encoding", "gzip")), List.of(SECRET), "extra_headers:"),
+                Arguments.of(with(ok, "headers", Map.of("Sec-WebSocket-Extensions", "permessage-deflate")), List.of(SECRET), "extra_headers:"),
+                Arguments.of(with(ok, "headers", Map.of("X-Forwarded-For", "10.0.0.1")), List.of(SECRET), "extra_headers:"),
+                Arguments.of(with(ok, "headers", Map.of("x-forwarded-proto", "https")), List.of(SECRET), "extra_headers:"),
+                Arguments.of(with(ok, "baseUrl", "http://127.0.0.1:70000"), List.of(SECRET), "base_url"),
+                Arguments.of(with(ok, "baseUrl", "https://api.example.com:0/v1"), List.of(SECRET), "base_url"));
     }
 
     @ParameterizedTest(name = "{2}")
@@ -390,6 +405,19 @@ class ConnectionStoreTest {
         store.create(new Connection(ConnectionStore.newId(), "act_admin", "http", null, "http://internal.example:8080/api",
                 AuthType.API_KEY, "Authorization", Map.of("Cookie", "region=eu"), List.of("/", "/v1/"), T0), List.of("Token abc"));
         assertEquals(1, store.list("act_admin").size());
+        // Basic and query credentials are encoded on the way out, so any character goes.
+        store.create(new Connection(ConnectionStore.newId(), "act_admin", "basic", null, "https://api.example.com",
+                AuthType.BASIC, null, Map.of(), List.of(), T0), List.of("andr\u00e9:p\u00e4ss word"));
+        store.create(new Connection(ConnectionStore.newId(), "act_admin", "query", null, "https://api.example.com:65535",
+                AuthType.QUERY, "key", Map.of(), List.of(), T0), List.of("k\u00e9y"));
+        assertEquals(3, store.list("act_admin").size());
+    }
+
+    @Test
+    void aBasicSecretShowsNoPartOfItsPassword() {
+        Connection stripe = conn("act_admin", "stripe", AuthType.BASIC, null);
+        store.create(stripe, List.of("sk_test_51AbCdEfGhIjKlMnOpQrStUv:", "svc:Pa55w0rd!x"));
+        assertEquals(List.of("sk_t…StUv:…", "…:…"), store.maskedSecrets(stripe));
     }
 
     @Test

@@ -160,6 +160,14 @@ class SplitKeyStoreTest {
         assertThrows(IllegalArgumentException.class, () -> store.create("act_admin", "openai", new byte[0]));
         assertThrows(IllegalArgumentException.class, () -> store.create("act_admin", " ", new byte[] {1}));
         assertThrows(IllegalArgumentException.class, () -> store.create(null, "openai", new byte[] {1}));
+        // What a header cannot carry: every request with the key would fail unanswered.
+        for (String bad : new String[] {"\uFEFFsk-test-key-000000", "sk-test-key\r\nX-Injected: 1", "sk-test-k\u00e9y"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> store.create("act_admin", "openai", bad.getBytes(StandardCharsets.UTF_8)));
+            assertTrue(e.getMessage().startsWith("provider key:"), e.getMessage());
+            assertFalse(e.getMessage().contains("sk-test"), "the message quotes the key: " + e.getMessage());
+        }
+        assertTrue(store.list("act_admin").isEmpty(), "nothing was stored");
         assertTrue(store.list(null).isEmpty());
     }
 }

@@ -184,9 +184,10 @@ class VaultTest {
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
-            "sk-proj-abcdefgha1b2|sk-p…a1b2",
-            "123456789012|1234…9012",
-            "12345678901|…",
+            "sk-proj-abcdefghijklmnopa1b2|sk-p…a1b2",
+            "123456789012345678901234|1234…1234",
+            "12345678901234567890123|…",
+            "123456789012|…",
             "short|…",
             "''|…",
             "sk-fake-api03-very-long-key-ending-WXYZ|sk-f…WXYZ",

@@ -12,6 +12,7 @@ import dev.keyswap.connect.Connection;
 import dev.keyswap.store.ApiKeyStore;
 import dev.keyswap.store.ConnectionStore;
 import dev.keyswap.store.SplitKeyStore;
+import dev.keyswap.vault.Sealed;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
@@ -157,6 +159,13 @@ class ConnectionsTest {
         r = recorded();
         assertEquals("secret query&=", r.getRequestUrl().queryParameter("apikey"));
         assertEquals("1", r.getRequestUrl().queryParameter("q"));
+        // The client's own value for the credential's parameter, as written or percent-encoded,
+        // does not go along beside the secret.
+        get("/proxy/" + query.id() + "/search?apikey=mine&q=1&a%70ikey=mine-too", token);
+        r = recorded();
+        assertEquals(List.of("secret query&="), r.getRequestUrl().queryParameterValues("apikey"));
+        assertEquals("1", r.getRequestUrl().queryParameter("q"));
+        assertFalse(r.getPath().contains("mine"), r.getPath());
         assertNull(r.getHeader("Authorization"));
 
         get("/proxy/" + none.id() + "/open", token);
@@ -275,6 +284,63 @@ class ConnectionsTest {
         assertFalse(r.body().contains("secret"));
         assertEquals(200, get("/proxy/" + fine.id() + "/x", token).statusCode());
         assertEquals("Bearer fine-secret-0000000", recorded().getHeader("Authorization"));
+    }
+
+    @Test
+    void anExtraHeaderNoHeaderCanCarryIsA502NotAHang() throws Exception {
+        // Stored before such values were refused (today's store refuses them): the exception
+        // building the upstream head left the request unanswered until the client gave up.
+        Connection odd = connection("act_admin", "odd", null, base, AuthType.BEARER, null, Map.of("X-Title", "app"), List.of(),
+                "odd-secret-00000000");
+        try (var c = keyswap.keyswap.database().dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement("UPDATE connections SET extra_headers = ? WHERE id = ?")) {
+            ps.setString(1, "{\"X-Title\":\"My App \u2014 prod\"}");
+            ps.setString(2, odd.id());
+            assertEquals(1, ps.executeUpdate());
+        }
+        String token = token("act_admin", Set.of(odd.id()), false);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/proxy/" + odd.id() + "/x"))
+                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(502, r.statusCode());
+        assertTrue(r.body().contains("\"code\":\"credential_unavailable\""), r.body());
+        assertFalse(r.body().contains("odd-secret"), r.body());
+        assertNull(upstream.takeRequest(200, TimeUnit.MILLISECONDS), "nothing reached the upstream");
+    }
+
+    @Test
+    void aPoolRetryOntoASecretNoHeaderCanCarryRelaysTheRefusal() throws Exception {
+        // The first secret is refused with 429 (the dispatcher above); the retry's secret was
+        // stored before such values were refused. The retry used to throw with the exchange's
+        // upstream already closed, and the client waited forever.
+        Connection pool = connection("act_admin", "pool-odd", null, base, AuthType.BEARER, null, Map.of(), List.of(),
+                "pool-secret-tired-1111", "pool-secret-placeholder-2222");
+        try (var c = keyswap.keyswap.database().dataSource().getConnection();
+             PreparedStatement find = c.prepareStatement("SELECT id FROM connection_secrets WHERE connection_id = ? AND position = 1");
+             PreparedStatement update = c.prepareStatement("UPDATE connection_secrets SET key_id = ?, nonce = ?, ciphertext = ? WHERE id = ?")) {
+            find.setString(1, pool.id());
+            String rowId;
+            try (var rs = find.executeQuery()) {
+                assertTrue(rs.next());
+                rowId = rs.getString(1);
+            }
+            Sealed odd = keyswap.keyswap.vault().seal("act_admin", rowId, "pool-secret-caf\u00e9-\u2014".getBytes(StandardCharsets.UTF_8));
+            update.setString(1, odd.keyId());
+            update.setBytes(2, odd.nonce());
+            update.setBytes(3, odd.ciphertext());
+            update.setString(4, rowId);
+            assertEquals(1, update.executeUpdate());
+        }
+        String token = token("act_admin", Set.of(pool.id()), false);
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(keyswap.baseUrl() + "/proxy/" + pool.id() + "/x"))
+                .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(429, r.statusCode(), r.body());
+        assertEquals("Bearer pool-secret-tired-1111", recorded().getHeader("Authorization"));
+        assertNull(upstream.takeRequest(200, TimeUnit.MILLISECONDS), "no retry went out");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (keyswap.keyswap.proxy().relayMetrics().active() > 0 && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, keyswap.keyswap.proxy().relayMetrics().active(), "the exchange ended");
     }
 
     @Test

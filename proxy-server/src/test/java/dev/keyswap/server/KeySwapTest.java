@@ -178,6 +178,9 @@ class KeySwapTest {
         assertNull(r.getHeader("x-api-key"));
         assertNull(r.getHeader("x-goog-api-key"));
         assertNull(r.getHeader("api-key"));
+        // The query slot too, also percent-encoded: Google reads 'k%65y' as 'key'.
+        r = send(post("/openai/v1/chat/completions?k%65y=" + token + "&stream=false").header("Authorization", "Bearer " + token));
+        assertEquals("/v1/chat/completions?stream=false", r.getPath());
         // The split-key headers are stripped too: see ConnectionsTest.splitKeyWorksOnlyWithItsClientPartAndBothPartsStayHome.
     }
 

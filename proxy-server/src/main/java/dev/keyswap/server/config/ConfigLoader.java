@@ -303,7 +303,13 @@ public final class ConfigLoader {
                 throw new ConfigException("key 'providers." + name + ".slot': " + ex.getMessage());
             }
         }
-        return new Provider(name, target, slot, e == null ? null : blankToNull(e.apiKey()));
+        String apiKey = e == null ? null : blankToNull(e.apiKey());
+        if (apiKey != null && !apiKey.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f)) {
+            // It goes into a header (or the query) as it is: every request would fail. Never quote it.
+            throw new ConfigException("key 'providers." + name + ".api_key': may hold only printable ASCII characters"
+                    + " (a line break, a byte order mark or a character pasted from a document?)");
+        }
+        return new Provider(name, target, slot, apiKey);
     }
 
     /**
