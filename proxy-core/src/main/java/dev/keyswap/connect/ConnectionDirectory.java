@@ -15,8 +15,12 @@ public interface ConnectionDirectory {
     /** A connection by id, whoever owns it (the caller checks ownership). */
     CompletableFuture<Optional<Connection>> byId(String id);
 
-    /** For {@code /{provider}/…}: the key's own connection for the provider, else its actor's newest, else none. */
-    CompletableFuture<Optional<Connection>> forProvider(ApiKey key, String provider);
+    /**
+     * For {@code /{provider}/…}: the key's own connections for the provider, newest first (the
+     * caller takes the first whose path rules allow the request); when it has none, its actor's
+     * newest; else none.
+     */
+    CompletableFuture<List<Connection>> forProvider(ApiKey key, String provider);
 
     /** The connection's secrets, opened now, in pool order. Fails with VaultException when tampered. */
     CompletableFuture<List<String>> secrets(Connection connection);
@@ -36,8 +40,8 @@ public interface ConnectionDirectory {
             }
 
             @Override
-            public CompletableFuture<Optional<Connection>> forProvider(ApiKey key, String provider) {
-                return CompletableFuture.completedFuture(Optional.empty());
+            public CompletableFuture<List<Connection>> forProvider(ApiKey key, String provider) {
+                return CompletableFuture.completedFuture(List.of());
             }
 
             @Override

@@ -105,10 +105,18 @@ final class CredentialResolver {
                         return Resolution.of(providerCredential(p, request, providerKey.get()));
                     });
         }
-        CompletableFuture<Optional<Connection>> own = directory.forProvider(key, p.name());
+        CompletableFuture<List<Connection>> own = directory.forProvider(key, p.name());
         return own.thenCompose(found -> {
-            if (found.isPresent()) {
-                return fromConnection(found.get(), request);
+            if (!found.isEmpty()) {
+                // The first whose path rules allow this path; if none does, the first refuses it.
+                Connection use = found.get(0);
+                for (Connection c : found) {
+                    if (pathAllowed(c.allowedPaths(), request.upstreamPath)) {
+                        use = c;
+                        break;
+                    }
+                }
+                return fromConnection(use, request);
             }
             if (key.allowServerKeys() && p.serverKey() != null && !p.serverKey().isEmpty()) {
                 return done(providerCredential(p, request, p.serverKey()));

@@ -6,6 +6,8 @@ import dev.keyswap.auth.ApiKey;
 import dev.keyswap.connect.Connection;
 import dev.keyswap.connect.ConnectionDirectory;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -22,7 +24,7 @@ public final class StoredConnectionDirectory implements ConnectionDirectory {
     private final SplitKeyStore splitKeys;
     private final Executor jdbc;
     private final AsyncLoadingCache<String, Optional<Connection>> byId;
-    private final AsyncLoadingCache<ProviderLookup, Optional<Connection>> byProvider;
+    private final AsyncLoadingCache<ProviderLookup, List<Connection>> byProvider;
 
     private record ProviderLookup(String keyId, String actorId, java.util.Set<String> own, String provider) {
     }
@@ -43,18 +45,28 @@ public final class StoredConnectionDirectory implements ConnectionDirectory {
     }
 
     @Override
-    public CompletableFuture<Optional<Connection>> forProvider(ApiKey key, String provider) {
+    public CompletableFuture<List<Connection>> forProvider(ApiKey key, String provider) {
         return byProvider.get(new ProviderLookup(key.id(), key.actorId(), key.connections(), provider));
     }
 
-    private Optional<Connection> loadForProvider(ProviderLookup lookup) {
+    /**
+     * Newest first, as the actor's fallback is chosen. The token's grants are a set, whose order
+     * changes from one start to the next: taking the first of it made the choice between two
+     * connections for one provider flip with restarts.
+     */
+    private List<Connection> loadForProvider(ProviderLookup lookup) {
+        List<Connection> own = new ArrayList<>();
         for (String id : lookup.own()) {
             Optional<Connection> c = connections.get(id);
             if (c.isPresent() && lookup.provider().equals(c.get().provider()) && c.get().actorId().equals(lookup.actorId())) {
-                return c;
+                own.add(c.get());
             }
         }
-        return connections.findForProvider(lookup.actorId(), lookup.provider());
+        if (own.isEmpty()) {
+            return connections.findForProvider(lookup.actorId(), lookup.provider()).map(List::of).orElse(List.of());
+        }
+        own.sort(Comparator.comparing(Connection::createdAt).thenComparing(Connection::id).reversed());
+        return List.copyOf(own);
     }
 
     @Override

@@ -227,6 +227,37 @@ class ConnectionsTest {
     }
 
     @Test
+    void aTokenWithTwoConnectionsForAProviderUsesTheNewestThatAllowsThePath() throws Exception {
+        // The grants are a set whose order changes with every start: the first of it was taken,
+        // so which connection served a path (or refused it) flipped between restarts.
+        Connection general = connection("act_admin", "anthropic-general", "anthropic", null, AuthType.BEARER, null, Map.of(),
+                List.of(), "sk-ant-general-000000000");
+        Thread.sleep(5); // created_at in milliseconds orders the two
+        Connection models = connection("act_admin", "anthropic-models", "anthropic", null, AuthType.BEARER, null, Map.of(),
+                List.of("/v1/models"), "sk-ant-models-0000000000");
+        String token = token("act_admin", Set.of(general.id(), models.id()), false);
+        assertEquals(200, get("/anthropic/v1/messages", token).statusCode(), "the newest refuses the path; the other takes it");
+        assertEquals("sk-ant-general-000000000", credentialSeen(recorded()));
+        assertEquals(200, get("/anthropic/v1/models", token).statusCode());
+        assertEquals("sk-ant-models-0000000000", credentialSeen(recorded()), "the newest that allows the path");
+
+        String onlyModels = token("act_admin", Set.of(models.id()), true);
+        HttpResponse<String> r = get("/anthropic/v1/messages", onlyModels);
+        assertEquals(403, r.statusCode(), "the token's connections refuse: no fallback to the server key");
+        assertTrue(r.body().contains("\"code\":\"path_not_allowed\""), r.body());
+    }
+
+    /** The credential as the upstream saw it, in whichever slot the provider takes it. */
+    private static String credentialSeen(RecordedRequest r) {
+        String apiKey = r.getHeader("x-api-key");
+        if (apiKey != null) {
+            return apiKey;
+        }
+        String auth = r.getHeader("Authorization");
+        return auth == null ? null : auth.replaceFirst("^Bearer ", "");
+    }
+
+    @Test
     void splitKeyWorksOnlyWithItsClientPartAndBothPartsStayHome() throws Exception {
         SplitKeyStore.Created created = keyswap.keyswap.splitKeys().create("act_admin", "anthropic",
                 "sk-fake-split-provider-key-0000".getBytes(StandardCharsets.UTF_8));
