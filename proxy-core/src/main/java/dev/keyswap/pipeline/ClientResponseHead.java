@@ -39,10 +39,6 @@ final class ClientResponseHead {
         for (Map.Entry<AsciiString, String> e : request.responseHeaders) {
             upstream.drop(e.getKey());
         }
-        if (request.corsOrigin != null) {
-            upstream.drop(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN);
-            upstream.drop(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS);
-        }
         byte[] b = upstream.bytes;
         ByteBuf out = alloc.directBuffer(upstream.length + 256 + bodyRoom);
         out.writeBytes(framing.http11() ? HTTP_1_1 : HTTP_1_0);

@@ -22,10 +22,20 @@ final class ResponseHead extends HeadFields {
     // Names the relay recognises in a response head besides HeadFields' own kinds.
     static final int CONTENT_TYPE = FIRST_OWN_KIND;
     static final int RETRY_AFTER = FIRST_OWN_KIND + 1;
-    /** Hop-by-hop (RFC 9110 section 7.6.1) or never relayed (Set-Cookie), or set by Keyswap itself. */
+    /**
+     * Hop-by-hop (RFC 9110 section 7.6.1) or never relayed (Set-Cookie), or Keyswap's own: its
+     * request id and duration, and CORS, which the operator's {@code cors.allowed_origins}
+     * decides. An upstream's {@code Access-Control-Allow-Origin: *} relayed to an origin not
+     * allowed let any page read responses to requests that need no preflight (a token in
+     * {@code ?key=}).
+     */
     static final int DROPPED = FIRST_OWN_KIND + 2;
-    private static final FieldNames NAMES = new FieldNames(framingAndHopByHop(DROPPED), Map.of("content-type", CONTENT_TYPE,
-            "retry-after", RETRY_AFTER, "set-cookie", DROPPED, "x-request-id", DROPPED, "x-proxy-duration-ms", DROPPED));
+    private static final FieldNames NAMES = new FieldNames(framingAndHopByHop(DROPPED), Map.ofEntries(
+            Map.entry("content-type", CONTENT_TYPE), Map.entry("retry-after", RETRY_AFTER), Map.entry("set-cookie", DROPPED),
+            Map.entry("x-request-id", DROPPED), Map.entry("x-proxy-duration-ms", DROPPED),
+            Map.entry("access-control-allow-origin", DROPPED), Map.entry("access-control-allow-credentials", DROPPED),
+            Map.entry("access-control-expose-headers", DROPPED), Map.entry("access-control-allow-methods", DROPPED),
+            Map.entry("access-control-allow-headers", DROPPED), Map.entry("access-control-max-age", DROPPED)));
 
     int status;
     boolean http11;

@@ -32,8 +32,10 @@ class ConnectionBehaviourTest {
         upstream.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) {
+                // An upstream's own CORS policy: Keyswap's (cors.allowed_origins) decides instead.
                 return new MockResponse().setBody("{\"echo\":\"" + request.getBody().size() + "\"}")
-                        .addHeader("Content-Type", "application/json");
+                        .addHeader("Content-Type", "application/json").addHeader("Access-Control-Allow-Origin", "*")
+                        .addHeader("Access-Control-Allow-Credentials", "true");
             }
         });
         upstream.start();
@@ -145,6 +147,17 @@ class ConnectionBehaviourTest {
             assertEquals(200, proxied.status());
             assertEquals("https://app.example", proxied.header("access-control-allow-origin"));
             assertTrue(proxied.header("vary").contains("Origin"));
+            assertNull(proxied.header("access-control-allow-credentials"), "nothing of the upstream's CORS goes on");
+            // An origin not allowed, and no origin at all: the upstream's '*' let any page read these.
+            client.send(get("/openai/v1/models", "Origin: https://evil.example\r\n"));
+            RawHttp.Response foreign = client.read();
+            assertEquals(200, foreign.status());
+            assertNull(foreign.header("access-control-allow-origin"), foreign.headers().toString());
+            assertNull(foreign.header("access-control-allow-credentials"));
+            client.send(get("/openai/v1/models", ""));
+            RawHttp.Response plain = client.read();
+            assertEquals(200, plain.status());
+            assertNull(plain.header("access-control-allow-origin"), plain.headers().toString());
         }
         try (RawHttp client = new RawHttp(keyswap.port())) {
             client.send("OPTIONS /openai/v1/chat/completions HTTP/1.1\r\nHost: keyswap\r\nOrigin: https://evil.example\r\n"
