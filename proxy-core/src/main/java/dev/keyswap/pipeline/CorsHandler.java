@@ -49,7 +49,7 @@ public final class CorsHandler extends ChannelDuplexHandler {
             currentOrigin = origin != null && (anyOrigin || allowedOrigins.contains(origin)) ? origin : null;
             // For a relayed response, whose head is written as bytes below this handler.
             request.corsOrigin = currentOrigin;
-            if (isPreflight(request)) {
+            if (request.refusal == null && isPreflight(request)) {
                 answerPreflight(ctx, request, origin);
                 return;
             }
@@ -104,7 +104,7 @@ public final class CorsHandler extends ChannelDuplexHandler {
     private static final class PreflightRefusal extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof InboundRequest request && isPreflight(request)) {
+            if (msg instanceof InboundRequest request && request.refusal == null && isPreflight(request)) {
                 refuse(ctx, request);
                 return;
             }

@@ -59,6 +59,10 @@ public final class HeadSteps extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof InboundRequest request) {
+            if (request.refusal != null) {
+                Responses.errorAndClose(ctx, request.requestId, request.refusal);
+                return;
+            }
             proceed(request);
         } else {
             ctx.fireChannelRead(msg);

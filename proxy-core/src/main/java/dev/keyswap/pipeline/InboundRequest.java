@@ -58,6 +58,12 @@ public final class InboundRequest {
     int headStepsDone;
     /** The request's Origin when CORS allows it: relayed responses carry the CORS fields for it. */
     String corsOrigin;
+    /**
+     * Set by the {@link RequestReader} for a head it read but refuses (a body over the limit,
+     * conflicting framing): the request goes down the pipeline only to be answered with this,
+     * past the CORS handler, and the connection then closes.
+     */
+    ProxyError refusal;
     /** Extra headers every response to this request carries (rate limit state). */
     final List<Map.Entry<AsciiString, String>> responseHeaders = new ArrayList<>(4);
 

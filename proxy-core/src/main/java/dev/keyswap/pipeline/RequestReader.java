@@ -10,7 +10,9 @@ import java.net.InetSocketAddress;
 
 /**
  * Reads the client's requests from its bytes, one message per {@code read()}: a head becomes an
- * {@link InboundRequest} (after {@link RequestGuard} accepted it), and its body is passed on in
+ * {@link InboundRequest} (one {@link RequestGuard} refuses carries that refusal, for
+ * {@link HeadSteps} to answer past the CORS handler; one that cannot be read at all is answered
+ * here), and its body is passed on in
  * pieces as it came ({@link RequestBody}), framed by {@link BodyFraming} but neither decoded nor
  * copied. It takes the place of Netty's request decoder, of the flow-control handler that held
  * decoded messages until they were asked for, and of the guard as a handler of its own: the
@@ -232,9 +234,19 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         in.readerIndex(headEnd);
         RequestHead head = new RequestHead(bytes);
         String problem = head.parse();
-        ProxyError error = problem != null ? RequestGuard.malformed(problem) : RequestGuard.check(head, maxBodyBytes);
+        if (problem != null) {
+            return refuse(ctx, RequestGuard.malformed(problem));
+        }
+        ProxyError error = RequestGuard.check(head, maxBodyBytes);
         if (error != null) {
-            return refuse(ctx, error);
+            // A head that parsed: its answer goes through the CORS handler like any other, so
+            // a browser app can read why (a 413 for an upload too large) instead of a CORS failure.
+            stopped = true;
+            releasePending();
+            InboundRequest refused = inboundRequest(ctx, head, false);
+            refused.refusal = error;
+            ctx.fireChannelRead(refused);
+            return true;
         }
         boolean hasBody = head.chunked || head.contentLength > 0;
         if (head.chunked) {
@@ -245,13 +257,17 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         inBody = hasBody;
         bodyDataBytes = 0;
         wanted = false;
+        ctx.fireChannelRead(inboundRequest(ctx, head, hasBody));
+        return true;
+    }
+
+    private InboundRequest inboundRequest(ChannelHandlerContext ctx, RequestHead head, boolean hasBody) {
         String target = head.target;
         int q = target.indexOf('?');
         String path = q < 0 ? target : target.substring(0, q);
         String query = q < 0 || q == target.length() - 1 ? null : target.substring(q + 1);
-        ctx.fireChannelRead(new InboundRequest(head, RequestIds.next(), System.nanoTime(), clientIp(ctx), head.keepAlive(),
-                hasBody, path, query));
-        return true;
+        return new InboundRequest(head, RequestIds.next(), System.nanoTime(), clientIp(ctx), head.keepAlive(),
+                hasBody, path, query);
     }
 
     /** Hands on the body's bytes that are here, up to its end; false when there are none. */

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponseEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -64,6 +65,21 @@ class HeadStepsTest {
         String response = ReaderChannels.written(ch);
         assertTrue(response.startsWith("HTTP/1.1 401 "), response);
         assertTrue(response.contains("\"code\":\"missing_token\""), response);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aHeadTheReaderRefusesIsAnsweredHereAndGoesNoFurther() {
+        EmbeddedChannel ch = new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, 1024),
+                CorsHandler.forOrigins(Set.of("https://app.example")), new HeadSteps(metrics, passing("route")));
+        ch.writeInbound(Unpooled.copiedBuffer("POST /openai/v1/files HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\n"
+                + "Content-Length: 2048\r\n\r\n", StandardCharsets.US_ASCII));
+        assertNull(ch.readInbound(), "nothing of the refused request goes on");
+        assertEquals(List.of(), ran, "no step runs");
+        String response = ReaderChannels.written(ch);
+        assertTrue(response.startsWith("HTTP/1.1 413 "), response);
+        assertTrue(response.contains("\"code\":\"body_too_large\""), response);
+        assertTrue(response.contains("access-control-allow-origin: https://app.example"), response);
         ch.finishAndReleaseAll();
     }
 

@@ -18,8 +18,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The guard behind the request reader, fed raw bytes: what must be refused is, and the connection closes. */
 class RequestGuardTest {
 
+    /** The reader and the head steps (none of them), which answer a head the reader refuses. */
     static EmbeddedChannel channel(long maxBody) {
-        return new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, maxBody));
+        return new EmbeddedChannel(new HttpResponseEncoder(), new RequestReader(16384, 32768, maxBody), new HeadSteps(new RelayMetrics()));
     }
 
     /** Writes raw request bytes; returns the status Keyswap answered, or 0 when the request passed. */

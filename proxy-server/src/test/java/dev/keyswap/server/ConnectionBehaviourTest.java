@@ -159,6 +159,19 @@ class ConnectionBehaviourTest {
             assertEquals(200, plain.status());
             assertNull(plain.header("access-control-allow-origin"), plain.headers().toString());
         }
+        // A head the reader refuses (here two Content-Lengths; an upload over server.max_body_bytes
+        // takes the same way) is answered past the CORS handler too: without the fields a browser
+        // app saw a CORS failure, not the error.
+        try (RawHttp client = new RawHttp(keyswap.port())) {
+            client.send("POST /openai/v1/files HTTP/1.1\r\nHost: keyswap\r\nOrigin: https://app.example\r\nAuthorization: Bearer "
+                    + token + "\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}");
+            RawHttp.Response r = client.read();
+            assertEquals(400, r.status());
+            assertTrue(r.body().contains("\"code\":\"bad_framing\""), r.body());
+            assertEquals("https://app.example", r.header("access-control-allow-origin"));
+            assertTrue(r.header("vary").contains("Origin"));
+            assertTrue(client.closedByServer(), "the refused body is never read: the connection closes");
+        }
         try (RawHttp client = new RawHttp(keyswap.port())) {
             client.send("OPTIONS /openai/v1/chat/completions HTTP/1.1\r\nHost: keyswap\r\nOrigin: https://evil.example\r\n"
                     + "Access-Control-Request-Method: POST\r\n\r\n");
