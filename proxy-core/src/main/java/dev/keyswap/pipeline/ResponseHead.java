@@ -71,6 +71,9 @@ final class ResponseHead extends HeadFields {
                 if (n < 0 || (contentLength >= 0 && contentLength != n)) {
                     return "the Content-Length is not one decimal number";
                 }
+                // A repeat of the same value is one field to the client (RFC 9110 section 8.6):
+                // strict parsers (Node's llhttp) refuse a response that has two.
+                dropped[i] = contentLength >= 0;
                 contentLength = n;
             }
             case TRANSFER_ENCODING -> {

@@ -37,6 +37,29 @@ class RequestRelayTest {
     }
 
     @Test
+    void aRepeatedContentLengthReachesTheClientOnce() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n{}"));
+             TestKeyswap keyswap = keyswap(upstream);
+             java.net.Socket client = new java.net.Socket("127.0.0.1", keyswap.port())) {
+            client.setSoTimeout(10_000);
+            client.getOutputStream().write(("GET /openai/v1/models HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
+                    + keyswap.token() + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.InputStream in = client.getInputStream();
+            StringBuilder got = new StringBuilder();
+            while (!got.toString().endsWith("\r\n\r\n{}")) {
+                int b = in.read();
+                assertTrue(b >= 0, "the response ended early: " + got);
+                got.append((char) b);
+            }
+            String head = got.toString().toLowerCase(java.util.Locale.ROOT);
+            assertTrue(head.startsWith("http/1.1 200 "), head);
+            assertEquals(head.indexOf("content-length: 2"), head.lastIndexOf("content-length: 2"), "one Content-Length: " + head);
+            assertTrue(head.contains("content-length: 2"), head);
+        }
+    }
+
+    @Test
     void pipelinedRequestsReachTheUpstreamInTurnWithTheirBodiesAsSent() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
              TestKeyswap keyswap = keyswap(upstream);
