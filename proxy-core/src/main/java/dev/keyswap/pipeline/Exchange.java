@@ -417,8 +417,6 @@ final class Exchange implements UpstreamListener, UpstreamResponseReader.Listene
         status = 101;
         upstreamMicros = (System.nanoTime() - request.receivedNanos) / 1000;
         HttpHeaders h = response.headers();
-        h.remove(HttpHeaderNames.SET_COOKIE).remove(HttpHeaderNames.KEEP_ALIVE).remove(HttpHeaderNames.TRANSFER_ENCODING)
-                .remove(HttpHeaderNames.CONTENT_LENGTH);
         WebSocketHandshake.rewriteResponse(response, request.offeredSubprotocols);
         h.set(Responses.REQUEST_ID, request.requestId);
         h.set(Responses.PROXY_DURATION, formatMillis(upstreamMicros));

@@ -105,13 +105,18 @@ final class ResponseHead extends HeadFields {
     }
 
     /**
-     * The head as a Netty response, every field included: for the rare responses the relay
-     * handles as objects (a WebSocket's 101).
+     * The head as a Netty response, with the fields a client may have (not the hop-by-hop ones,
+     * those its Connection field names, nor those Keyswap drops from every response): for the
+     * rare responses the relay handles as objects (a WebSocket's 101, whose Connection and
+     * Upgrade the handshake sets again).
      */
     HttpResponse toHttpResponse() {
         String reason = new String(bytes, statusFrom + 5, Math.max(0, statusTo - statusFrom - 5), StandardCharsets.ISO_8859_1);
         DefaultHttpHeaders headers = new DefaultHttpHeaders();
         for (int i = 0; i < fields; i++) {
+            if (dropped[i]) {
+                continue;
+            }
             headers.add(new String(bytes, nameFrom[i], nameTo[i] - nameFrom[i], StandardCharsets.ISO_8859_1), value(i));
         }
         return new DefaultHttpResponse(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0,

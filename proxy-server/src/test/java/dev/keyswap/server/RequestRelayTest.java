@@ -60,6 +60,38 @@ class RequestRelayTest {
     }
 
     @Test
+    void aSwitchingProtocolsHeadKeepsNothingOfTheUpstreamsHop() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade, X-Hop\r\nX-Hop: internal\r\nProxy-Authenticate: Basic\r\nTrailer: x\r\n"
+                + "Keep-Alive: timeout=5\r\nSet-Cookie: s=1\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                + "X-Kept: yes\r\n\r\n"));
+             TestKeyswap keyswap = keyswap(upstream);
+             java.net.Socket client = new java.net.Socket("127.0.0.1", keyswap.port())) {
+            client.setSoTimeout(10_000);
+            client.getOutputStream().write(("GET /openai/v1/realtime HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
+                    + keyswap.token() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.InputStream in = client.getInputStream();
+            StringBuilder got = new StringBuilder();
+            while (!got.toString().endsWith("\r\n\r\n")) {
+                int b = in.read();
+                assertTrue(b >= 0, "the response ended early: " + got);
+                got.append((char) b);
+            }
+            String head = got.toString().toLowerCase(java.util.Locale.ROOT);
+            assertTrue(head.startsWith("http/1.1 101 "), head);
+            assertTrue(head.contains("\r\nupgrade: websocket\r\n"), head);
+            assertTrue(head.contains("\r\nconnection: upgrade\r\n"), head);
+            assertTrue(head.contains("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"), head);
+            assertTrue(head.contains("\r\nx-kept: yes\r\n"), head);
+            for (String gone : new String[] {"x-hop", "proxy-authenticate", "trailer", "keep-alive", "set-cookie"}) {
+                assertFalse(head.contains("\r\n" + gone + ":"), gone + " went on: " + head);
+            }
+        }
+    }
+
+    @Test
     void pipelinedRequestsReachTheUpstreamInTurnWithTheirBodiesAsSent() throws Exception {
         try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(OK));
              TestKeyswap keyswap = keyswap(upstream);
