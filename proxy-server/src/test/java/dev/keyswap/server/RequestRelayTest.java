@@ -36,23 +36,29 @@ class RequestRelayTest {
                 TestKeyswap.map("openai", SERVER_KEY)));
     }
 
-    @Test
-    void aRepeatedContentLengthReachesTheClientOnce() throws Exception {
-        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
-                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n{}"));
-             TestKeyswap keyswap = keyswap(upstream);
-             java.net.Socket client = new java.net.Socket("127.0.0.1", keyswap.port())) {
+    /** Sends a raw request on a new connection; the response's bytes up to {@code end}, lower-cased. */
+    private static String exchange(TestKeyswap keyswap, String request, String end) throws Exception {
+        try (java.net.Socket client = new java.net.Socket("127.0.0.1", keyswap.port())) {
             client.setSoTimeout(10_000);
-            client.getOutputStream().write(("GET /openai/v1/models HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
-                    + keyswap.token() + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            client.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             java.io.InputStream in = client.getInputStream();
             StringBuilder got = new StringBuilder();
-            while (!got.toString().endsWith("\r\n\r\n{}")) {
+            while (!got.toString().endsWith(end)) {
                 int b = in.read();
                 assertTrue(b >= 0, "the response ended early: " + got);
                 got.append((char) b);
             }
-            String head = got.toString().toLowerCase(java.util.Locale.ROOT);
+            return got.toString().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    @Test
+    void aRepeatedContentLengthReachesTheClientOnce() throws Exception {
+        try (RawUpstream upstream = new RawUpstream(head -> Answer.keep(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n{}"));
+             TestKeyswap keyswap = keyswap(upstream)) {
+            String head = exchange(keyswap, "GET /openai/v1/models HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
+                    + keyswap.token() + "\r\n\r\n", "\r\n\r\n{}");
             assertTrue(head.startsWith("http/1.1 200 "), head);
             assertEquals(head.indexOf("content-length: 2"), head.lastIndexOf("content-length: 2"), "one Content-Length: " + head);
             assertTrue(head.contains("content-length: 2"), head);
@@ -65,21 +71,10 @@ class RequestRelayTest {
                 + "Connection: Upgrade, X-Hop\r\nX-Hop: internal\r\nProxy-Authenticate: Basic\r\nTrailer: x\r\n"
                 + "Keep-Alive: timeout=5\r\nSet-Cookie: s=1\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                 + "X-Kept: yes\r\n\r\n"));
-             TestKeyswap keyswap = keyswap(upstream);
-             java.net.Socket client = new java.net.Socket("127.0.0.1", keyswap.port())) {
-            client.setSoTimeout(10_000);
-            client.getOutputStream().write(("GET /openai/v1/realtime HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
+             TestKeyswap keyswap = keyswap(upstream)) {
+            String head = exchange(keyswap, "GET /openai/v1/realtime HTTP/1.1\r\nHost: keyswap\r\nAuthorization: Bearer "
                     + keyswap.token() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            java.io.InputStream in = client.getInputStream();
-            StringBuilder got = new StringBuilder();
-            while (!got.toString().endsWith("\r\n\r\n")) {
-                int b = in.read();
-                assertTrue(b >= 0, "the response ended early: " + got);
-                got.append((char) b);
-            }
-            String head = got.toString().toLowerCase(java.util.Locale.ROOT);
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", "\r\n\r\n");
             assertTrue(head.startsWith("http/1.1 101 "), head);
             assertTrue(head.contains("\r\nupgrade: websocket\r\n"), head);
             assertTrue(head.contains("\r\nconnection: upgrade\r\n"), head);
