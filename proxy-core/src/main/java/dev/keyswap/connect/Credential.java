@@ -27,6 +27,15 @@ public record Credential(UpstreamTarget target, AuthType type, String param, Lis
         return new Credential(target, type, param, pool, index, extraHeaders, connectionId, tenantAddress);
     }
 
+    /**
+     * Whether {@code ch} may stand in a secret or header value sent as it is: printable ASCII. A
+     * header carries bytes, not characters; anything else could not be written (every request
+     * would fail) or would arrive re-encoded. The stores and the config refuse secrets by it.
+     */
+    public static boolean sendableAsIs(int ch) {
+        return ch >= ' ' && ch < 0x7f;
+    }
+
     @Override
     public String toString() {
         return "Credential[" + type + (param == null ? "" : " " + param) + ", connection=" + connectionId + ", secret=****]";

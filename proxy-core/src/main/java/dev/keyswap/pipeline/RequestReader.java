@@ -131,8 +131,7 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        stopped = true;
-        releasePending();
+        stop();
         ctx.fireChannelInactive();
     }
 
@@ -241,8 +240,7 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         if (error != null) {
             // A head that parsed: its answer goes through the CORS handler like any other, so
             // a browser app can read why (a 413 for an upload too large) instead of a CORS failure.
-            stopped = true;
-            releasePending();
+            stop();
             InboundRequest refused = inboundRequest(ctx, head, false);
             refused.refusal = error;
             ctx.fireChannelRead(refused);
@@ -283,8 +281,7 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
         }
         bodyDataBytes += pieceDataBytes;
         if (maxBodyBytes > 0 && bodyDataBytes > maxBodyBytes) {
-            stopped = true;
-            releasePending();
+            stop();
             bodyExit.fireUserEventTriggered(new BodyTooLarge(ProxyError.bodyTooLarge(maxBodyBytes)));
             return true;
         }
@@ -313,17 +310,21 @@ public final class RequestReader extends ChannelDuplexHandler implements BodyFra
     }
 
     private boolean refuse(ChannelHandlerContext ctx, ProxyError error) {
-        stopped = true;
-        releasePending();
+        stop();
         Responses.errorAndClose(ctx, RequestIds.next(), error);
         return true;
     }
 
     private boolean close(ChannelHandlerContext ctx) {
-        stopped = true;
-        releasePending();
+        stop();
         ctx.close();
         return true;
+    }
+
+    /** Reads nothing more: what is held is released, and what arrives from now on too. */
+    private void stop() {
+        stopped = true;
+        releasePending();
     }
 
     private void releasePending() {

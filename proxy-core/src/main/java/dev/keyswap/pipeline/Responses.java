@@ -59,9 +59,10 @@ public final class Responses {
     }
 
     /**
-     * For failures before an {@link InboundRequest} exists (malformed requests, a body over the
-     * limit by its Content-Length): always closes, after reading what the client still sends for
-     * a while ({@link LingeringClose}), so that it sees this answer and not a reset.
+     * For requests the reader refuses (malformed ones, a body over the limit by its
+     * Content-Length), whose body, if any, is never read: always closes, after reading what the
+     * client still sends for a while ({@link LingeringClose}), so that it sees this answer and
+     * not a reset.
      */
     public static void errorAndClose(ChannelHandlerContext ctx, String requestId, ProxyError error) {
         FullHttpResponse response = json(ctx, error.status(), error.toJson(requestId));

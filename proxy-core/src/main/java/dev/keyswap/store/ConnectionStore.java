@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keyswap.connect.AuthType;
 import dev.keyswap.connect.Connection;
+import dev.keyswap.connect.Credential;
 import dev.keyswap.route.UpstreamTarget;
 import dev.keyswap.vault.Sealed;
 import dev.keyswap.vault.Vault;
@@ -268,10 +269,8 @@ public final class ConnectionStore {
             // CR/LF would split the header it is injected into; never quote the value itself.
             require(s.chars().noneMatch(ch -> ch < ' ' && ch != '\t' || ch == 0x7f),
                     which + ": may not contain control characters (a stray line break?)");
-            // A header carries bytes, not characters: one above 0xFF could not be written at all
-            // (every request would fail), one from 0x80 would arrive re-encoded. Basic and query
-            // credentials are encoded (base64, percent) and may hold any character.
-            require(!inHeader(type) || s.chars().allMatch(ConnectionStore::printableAscii),
+            // Basic and query credentials are encoded (base64, percent) and may hold any character.
+            require(!inHeader(type) || s.chars().allMatch(Credential::sendableAsIs),
                     which + ": may hold only printable ASCII characters, as a header does (a byte order mark"
                             + " or a character pasted from a document?)");
             require(type != AuthType.BASIC || s.indexOf(':') >= 0, which + ": basic auth takes user:password");
@@ -289,7 +288,7 @@ public final class ConnectionStore {
             require(!CREDENTIAL_SLOTS.contains(lower) && !lower.equals(apiKeyHeader == null ? null : apiKeyHeader.toLowerCase(Locale.ROOT)),
                     "extra_headers: '" + name + "' is a credential slot; store credentials as the connection's secret");
             String value = e.getValue();
-            require(value != null && value.chars().allMatch(ch -> ch == '\t' || printableAscii(ch)),
+            require(value != null && value.chars().allMatch(ch -> ch == '\t' || Credential.sendableAsIs(ch)),
                     "extra_headers: the value of '" + name + "' may hold only printable ASCII characters"
                             + " (no control characters, no line breaks)");
         }
@@ -298,10 +297,6 @@ public final class ConnectionStore {
     /** Whether the secret goes into a header as it is. */
     private static boolean inHeader(AuthType type) {
         return type == AuthType.BEARER || type == AuthType.OAUTH2_TOKEN || type == AuthType.API_KEY;
-    }
-
-    static boolean printableAscii(int ch) {
-        return ch >= ' ' && ch < 0x7f;
     }
 
     private static void require(boolean ok, String message) {

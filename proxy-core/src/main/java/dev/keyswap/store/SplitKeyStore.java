@@ -2,6 +2,7 @@ package dev.keyswap.store;
 
 import static dev.keyswap.store.Jdbc.getInstant;
 
+import dev.keyswap.connect.Credential;
 import dev.keyswap.vault.Sealed;
 import dev.keyswap.vault.Vault;
 import dev.keyswap.vault.VaultException;
@@ -60,7 +61,7 @@ public final class SplitKeyStore {
         for (byte b : providerKey) {
             // It goes into the provider's header slot as it is: a control byte would split the
             // head, a non-ASCII one could not be written, and every request would fail.
-            if (!ConnectionStore.printableAscii(b)) {
+            if (!Credential.sendableAsIs(b)) {
                 throw new IllegalArgumentException("provider key: may hold only printable ASCII characters"
                         + " (a line break, a byte order mark or a character pasted from a document?)");
             }

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.keyswap.connect.AddressPolicy;
+import dev.keyswap.connect.Credential;
 import dev.keyswap.route.CredentialSlot;
 import dev.keyswap.route.Provider;
 import dev.keyswap.route.ProviderCatalog;
@@ -304,7 +305,7 @@ public final class ConfigLoader {
             }
         }
         String apiKey = e == null ? null : blankToNull(e.apiKey());
-        if (apiKey != null && !apiKey.chars().allMatch(ch -> ch >= ' ' && ch < 0x7f)) {
+        if (apiKey != null && !apiKey.chars().allMatch(Credential::sendableAsIs)) {
             // It goes into a header (or the query) as it is: every request would fail. Never quote it.
             throw new ConfigException("key 'providers." + name + ".api_key': may hold only printable ASCII characters"
                     + " (a line break, a byte order mark or a character pasted from a document?)");
